@@ -1,0 +1,42 @@
+# Zhongcao: every target creates .venv on first use, so a fresh clone needs only `make serve` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+export FLASK_APP := zhongcao
+
+.PHONY: serve dev test test-fast install migrate import bench-pages clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/zhongcao migrate
+
+import: migrate
+	$(BIN)/zhongcao import content/
+
+serve: import
+	$(BIN)/gunicorn --workers 2 --worker-class sync --bind 127.0.0.1:$(PORT) \
+		--access-logfile - 'zhongcao:create_app()'
+
+dev: import
+	$(BIN)/flask --app 'zhongcao:create_app()' run --debug --host 127.0.0.1 --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m 'not browser' -x -q $(PYTEST_ARGS)
+
+bench-pages: import
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) instance data .pytest_cache

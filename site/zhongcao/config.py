@@ -1,0 +1,54 @@
+"""Defaults for every setting; each can be overridden by a ZHONGCAO_* environment variable."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEV_SECRET = "dev-secret-not-for-production"
+
+
+class Defaults:
+    ENV = "development"
+    SECRET_KEY = DEV_SECRET
+    # A SQLite file under instance/ unless ZHONGCAO_DATABASE_URL says otherwise.
+    DATABASE_URL = ""
+    # Uploads and the search index live here, outside the code tree.
+    DATA_DIR = ""
+    # Trust X-Forwarded-For only when this many proxies stand in front of us (0 = none).
+    PROXY_COUNT = 0
+    # Flask-Limiter storage: memory:// is per process; use redis://127.0.0.1:6379 with several servers.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; the session epoch bounds it
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # Platform bounds on the commission a merchant may offer, in basis points (1% .. 50%).
+    COMMISSION_MIN_BP = 100
+    COMMISSION_MAX_BP = 5000
+    # Fetching remote images into articles at save time; off in tests (no network there).
+    FETCH_REMOTE_IMAGES = True
+    SITE_NAME = "种草 Zhongcao"
+    SITE_URL = ""  # e.g. https://zhongcao.example; empty means "use the request's host"
+
+
+def instance_dir() -> Path:
+    return PROJECT_ROOT / "instance"
+
+
+def default_database_url() -> str:
+    path = instance_dir() / "zhongcao.sqlite3"
+    return f"sqlite:///{path}"
+
+
+def default_data_dir() -> str:
+    return str(PROJECT_ROOT / "data")
+
+
+def is_production(config: dict) -> bool:
+    return str(config.get("ENV", "")).lower() == "production" or os.environ.get("ZHONGCAO_ENV") == "production"

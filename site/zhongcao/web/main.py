@@ -1,0 +1,34 @@
+"""Home page, health check, help pages, and what every template can use."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, render_template
+from sqlalchemy import text
+
+from zhongcao import db_session
+from zhongcao.web import formatting
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/healthz")
+def show_health():
+    try:
+        db_session().exec(text("SELECT 1")).one()
+    except Exception:  # any database failure means "not healthy", whatever the driver raises
+        current_app.logger.exception("health check failed")
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}
+
+
+@bp.get("/")
+def show_home():
+    from zhongcao.web.home import home_context
+
+    return render_template("main/home.html", **home_context())
+
+
+def install_template_globals(app: Flask) -> None:
+    app.jinja_env.filters["yuan"] = formatting.yuan
+    app.jinja_env.filters["bp_percent"] = formatting.bp_percent
+    app.jinja_env.filters["datetime_zh"] = formatting.datetime_zh
+    app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
