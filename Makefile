@@ -40,3 +40,7 @@ bench-pages: import
 
 clean:
 	rm -rf $(VENV) instance data .pytest_cache
+
+# Until the first release the schema is one migration, regenerated from the models.
+regen-migration: $(STAMP)
+	$(BIN)/python scripts/regen_initial_migration.py
