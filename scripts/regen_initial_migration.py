@@ -5,6 +5,7 @@ migration instead (`alembic revision --autogenerate`), and this script must not 
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,12 +16,23 @@ from zhongcao.migrations import SCRIPT_LOCATION, alembic_config
 
 
 def main() -> None:
-    for old in (SCRIPT_LOCATION / "versions").glob("0001_*.py"):
+    versions = SCRIPT_LOCATION / "versions"
+    for old in versions.glob("0001_*.py"):
         old.unlink()
     with tempfile.TemporaryDirectory() as scratch:
-        engine = make_engine(f"sqlite:///{Path(scratch) / 'empty.sqlite3'}")
-        command.revision(alembic_config(engine), message="initial schema", autogenerate=True, rev_id="0001")
-        engine.dispose()
+        # Later data migrations (0002_…) revise 0001: park them while 0001 does not exist.
+        parked = Path(scratch) / "parked"
+        parked.mkdir()
+        later = sorted(versions.glob("*.py"))
+        for path in later:
+            shutil.move(str(path), parked / path.name)
+        try:
+            engine = make_engine(f"sqlite:///{Path(scratch) / 'empty.sqlite3'}")
+            command.revision(alembic_config(engine), message="initial schema", autogenerate=True, rev_id="0001")
+            engine.dispose()
+        finally:
+            for path in later:
+                shutil.move(str(parked / path.name), versions / path.name)
 
 
 if __name__ == "__main__":

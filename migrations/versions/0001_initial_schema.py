@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 21:58:07.629342
+Create Date: 2026-11-21 22:00:50.771149
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +28,11 @@ def upgrade() -> None:
     with op.batch_alter_table('category', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_category_slug'), ['slug'], unique=True)
 
+    op.create_table('content_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('upload',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=True),
@@ -276,6 +281,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_upload_owner_id'))
 
     op.drop_table('upload')
+    op.drop_table('content_version')
     with op.batch_alter_table('category', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_category_slug'))
 

@@ -1,0 +1,91 @@
+"""Cache invalidation that cannot be forgotten: any flush touching public content bumps one counter.
+
+Pages served to anonymous readers are cached per process, keyed by (path, content version). Every
+worker reads the version with one primary-key query per request, so a change made through any
+worker (or the CLI) invalidates every worker's copies at once. The bump happens inside the same
+transaction as the change, so a rolled-back write invalidates nothing and a committed one cannot
+be missed.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
+
+from zhongcao.pagecache.models import ContentVersion
+
+# Models whose rows appear on public pages. Extended by name so this module imports no other domain.
+PUBLIC_TABLES = frozenset(
+    {
+        "article",
+        "article_product",
+        "article_tag",
+        "product",
+        "product_image",
+        "shop",
+        "category",
+        "user_account",
+        "follow",
+        "upload",
+    }
+)
+
+
+def current_version(session: Session) -> int:
+    """The content version, creating its row on first use."""
+    value = session.scalar(select(ContentVersion.value).where(ContentVersion.id == 1))
+    return int(value) if value is not None else 0
+
+
+def _touches_public_content(session: OrmSession) -> bool:
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(type(instance), "__tablename__", None)
+        if table in PUBLIC_TABLES and (instance not in session.dirty or session.is_modified(instance)):
+            return True
+    return False
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _bump_on_public_change(session: OrmSession, _context, _instances) -> None:
+    if _touches_public_content(session):
+        session.info["zhongcao_bump_version"] = True
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _apply_bump(session: OrmSession, _context) -> None:
+    if not session.info.pop("zhongcao_bump_version", False):
+        return
+    connection = session.connection()
+    bumped = connection.execute(update(ContentVersion).where(ContentVersion.id == 1).values(value=ContentVersion.value + 1))
+    if bumped.rowcount == 0:
+        connection.execute(insert(ContentVersion).values(id=1, value=1))
+
+
+class PageCache:
+    """A small per-process LRU of rendered pages: {(path, version): bytes}."""
+
+    def __init__(self, max_entries: int = 512) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: str, version: int) -> bytes | None:
+        with self._lock:
+            body = self._entries.get((path, version))
+            if body is not None:
+                self._entries.move_to_end((path, version))
+            return body
+
+    def put(self, path: str, version: int, body: bytes) -> None:
+        with self._lock:
+            self._entries[(path, version)] = body
+            self._entries.move_to_end((path, version))
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
