@@ -294,3 +294,39 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def outbox(app):
+    """The mail the app sends, recorded in memory (MAIL_BACKEND switched to "memory")."""
+    from zhongcao import mail
+
+    return mail.outbox(app)
+
+
+@pytest.fixture
+def make_article(session, make_user):
+    """Write a real article through articles.services.save_article (and publish it unless publish=False).
+
+    make_article(author=None, title=..., body_md=..., publish=True, **save_article_kwargs) -> Article;
+    without an author a new creator is made.
+    """
+    from zhongcao.articles.services import publish_article, save_article
+
+    counter = {"n": 0}
+
+    def factory(author=None, title=None, body_md="种草正文 · Body text.", publish=True, **overrides):
+        counter["n"] += 1
+        author = author or make_user(is_creator=True)
+        article = save_article(
+            session,
+            author_id=author.id,
+            title=title or f"测试笔记 Test article {counter['n']}",
+            body_md=body_md,
+            **overrides,
+        )
+        if publish:
+            article = publish_article(session, article_id=article.id, author_id=author.id, now=overrides.get("now"))
+        return article
+
+    return factory

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 22:00:50.771149
+Create Date: 2026-11-21 22:08:51.722596
 """
 from alembic import op
 import sqlalchemy as sa
@@ -132,6 +132,20 @@ def upgrade() -> None:
     with op.batch_alter_table('follow', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_follow_creator_id'), ['creator_id'], unique=False)
 
+    op.create_table('password_reset_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('used_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('password_reset_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_password_reset_token_token_hash'), ['token_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_password_reset_token_user_id'), ['user_id'], unique=False)
+
     op.create_table('shop',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
@@ -144,7 +158,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('shop', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_shop_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shop_owner_id'), ['owner_id'], unique=True)
         batch_op.create_index(batch_op.f('ix_shop_slug'), ['slug'], unique=True)
 
     op.create_table('article_revision',
@@ -256,6 +270,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_shop_owner_id'))
 
     op.drop_table('shop')
+    with op.batch_alter_table('password_reset_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_password_reset_token_user_id'))
+        batch_op.drop_index(batch_op.f('ix_password_reset_token_token_hash'))
+
+    op.drop_table('password_reset_token')
     with op.batch_alter_table('follow', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_creator_id'))
 

@@ -50,6 +50,9 @@ def _refuse_unsafe_production(app: Flask) -> None:
         return
     if app.config["SECRET_KEY"] in ("", config_module.DEV_SECRET) or len(app.config["SECRET_KEY"]) < 32:
         raise RuntimeError("ZHONGCAO_SECRET_KEY must be set to a random value of 32+ characters in production")
+    if not app.config.get("SITE_URL"):
+        # Password-reset links are built from SITE_URL, never from the request's Host header.
+        raise RuntimeError("ZHONGCAO_SITE_URL must be set in production (e.g. https://zhongcao.example)")
 
 
 def _bind_database(app: Flask) -> None:

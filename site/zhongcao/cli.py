@@ -38,6 +38,7 @@ def import_command(path: Path) -> None:
         click.echo(line)
     if report.problems:
         click.echo(f"{len(report.problems)} problem(s); the files named above were skipped", err=True)
+        sys.exit(1)
 
 
 @zhongcao_group.command("create-admin")

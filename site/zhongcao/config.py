@@ -33,6 +33,9 @@ class Defaults:
     COMMISSION_MAX_BP = 5000
     # Fetching remote images into articles at save time; off in tests (no network there).
     FETCH_REMOTE_IMAGES = True
+    # Account mail (password reset): "console" writes it to the log, "memory" keeps it for tests.
+    MAIL_BACKEND = "console"
+    MAIL_SENDER = "种草 Zhongcao <no-reply@zhongcao.example>"
     SITE_NAME = "种草 Zhongcao"
     SITE_URL = ""  # e.g. https://zhongcao.example; empty means "use the request's host"
 

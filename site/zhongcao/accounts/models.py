@@ -42,3 +42,16 @@ class CreatorApplication(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: Optional[datetime] = None
     decided_by_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A password-reset link: only the SHA-256 of its token is stored, so a leaked table resets nothing."""
+
+    __tablename__ = "password_reset_token"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None  # set when used, and on every other open token of the user then

@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func
+from sqlalchemy import func, true
 from sqlmodel import Session, select
 
 from zhongcao.accounts import passwords
@@ -222,14 +222,89 @@ def list_users(session: Session, *, limit: int = 200, offset: int = 0) -> list[U
     return list(session.exec(select(User).order_by(User.id).offset(offset).limit(limit)).all())
 
 
+def search_users(session: Session, *, query: str = "", page: int = 1, per_page: int = 50) -> tuple[list[User], int]:
+    """One page of users whose handle or email contains `query` (any case), oldest first, and the total."""
+    query = (query or "").strip().lstrip("@").lower()[:254]
+    condition = true()
+    if query:
+        condition = User.handle_key.contains(query, autoescape=True) | User.email.contains(query, autoescape=True)
+    total = session.exec(select(func.count(User.id)).where(condition)).one()
+    page = max(1, page)
+    users = session.exec(select(User).where(condition).order_by(User.id).offset((page - 1) * per_page).limit(per_page))
+    return list(users.all()), total
+
+
 def count_users(session: Session) -> int:
     return session.exec(select(func.count(User.id))).one()
 
 
+def change_roles(
+    session: Session, *, user_id: int, admin_id: int, is_creator: bool, is_merchant: bool, is_admin: bool
+) -> User:
+    """An admin sets a user's roles. Raises Forbidden (not an admin), NotFound, InvalidInput (own admin role).
+
+    An admin cannot take away their own admin role, so the site never locks out its last admin by accident.
+    """
+    with atomic(session):
+        admin = get_user(session, admin_id)
+        if not admin.is_admin:
+            raise Forbidden()
+        user = get_user(session, user_id)
+        if user.id == admin.id and not is_admin:
+            raise InvalidInput(field="is_admin", code="cannot_remove_own_admin")
+        user.is_creator, user.is_merchant, user.is_admin = is_creator, is_merchant, is_admin
+        user.updated_at = utcnow()
+        session.add(user)
+    return user
+
+
 def set_roles(session: Session, *, user_id: int, is_creator: bool, is_merchant: bool, is_admin: bool) -> User:
-    """Set a user's roles (admin only, checked by the caller's view)."""
+    """Set a user's roles without an acting admin: for the importer and the console, never for web requests."""
     with atomic(session):
         user = get_user(session, user_id)
         user.is_creator, user.is_merchant, user.is_admin = is_creator, is_merchant, is_admin
+        session.add(user)
+    return user
+
+
+def create_account(
+    session: Session,
+    *,
+    email: str,
+    handle: str,
+    password_hash: str,
+    display_name: str = "",
+    bio: str = "",
+    is_creator: bool = False,
+    is_merchant: bool = False,
+    is_admin: bool = False,
+    now: datetime | None = None,
+) -> User:
+    """Create an account with its profile and roles from an already hashed password (the demo-content importer).
+
+    Every demo account shares one published demo password, so the importer hashes it once instead of
+    paying argon2's cost per account. Raises InvalidInput (email, handle) or Conflict (taken).
+    """
+    email = normalise_email(email)
+    handle = check_handle(handle)
+    now = now or utcnow()
+    with atomic(session):
+        if find_user_by_email(session, email):
+            raise Conflict(field="email", code="email_taken")
+        if find_user_by_handle(session, handle):
+            raise Conflict(field="handle", code="handle_taken")
+        user = User(
+            email=email,
+            handle=handle,
+            handle_key=handle.lower(),
+            display_name=(display_name or "").strip()[:60] or handle,
+            bio=(bio or "").strip()[:1000],
+            password_hash=password_hash,
+            is_creator=is_creator,
+            is_merchant=is_merchant,
+            is_admin=is_admin,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(user)
     return user

@@ -17,7 +17,7 @@ class Shop(SQLModel, table=True):
     __tablename__ = "shop"
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    owner_id: int = Field(foreign_key="user_account.id", index=True)
+    owner_id: int = Field(foreign_key="user_account.id", unique=True, index=True)  # one shop per merchant
     slug: str = Field(max_length=80, unique=True, index=True)
     name: str = Field(max_length=80)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

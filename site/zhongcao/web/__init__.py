@@ -9,5 +9,9 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (main, media, accounts, catalog, articles, creators, admin, seo):
         app.register_blueprint(module.bp)
+    if app.config.get("BENCH_ROUTES"):
+        from zhongcao.web import bench
+
+        app.register_blueprint(bench.bp)
     errors.install(app)
     main.install_template_globals(app)

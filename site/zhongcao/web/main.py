@@ -22,8 +22,13 @@ def show_health():
 
 @bp.get("/")
 def show_home():
+    from htmx_flask import request
+
     from zhongcao.web.home import home_context
 
+    # Tabs and "older" links swap only #home-feed; history restores and boosts need the whole page.
+    if request.htmx.target == "home-feed" and not request.htmx.history_restore_request:
+        return render_template("main/partials/home_feed.html", **home_context(feed_only=True))
     return render_template("main/home.html", **home_context())
 
 

@@ -30,10 +30,64 @@ ACCOUNTS: dict[str, tuple[str, str]] = {
     "already_creator": ("你已经是达人了", "You are already a creator"),
     "application_pending": ("你的申请正在审核中", "Your application is being reviewed"),
     "application_decided": ("该申请已处理", "That application was already decided"),
+    "reset_token_invalid": ("重置链接无效、已使用或已过期，请重新获取", "This reset link is invalid, used or expired; ask for a new one"),
+    "cannot_remove_own_admin": ("不能取消自己的管理员身份", "You cannot remove your own admin role"),
+    "article_not_found": ("找不到该笔记，请填写编号或笔记链接", "No such article; enter its id or link"),
+    "product_not_found": ("找不到该商品，请填写编号、slug 或商品链接", "No such product; enter its id, slug or link"),
 }
-CATALOG: dict[str, tuple[str, str]] = {}
-ARTICLES: dict[str, tuple[str, str]] = {}
-SOCIAL: dict[str, tuple[str, str]] = {}
+CATALOG: dict[str, tuple[str, str]] = {
+    "price_required": ("请填写价格", "Please enter a price"),
+    "price_negative": ("价格不能为负数", "Prices cannot be negative"),
+    "price_format": ("价格请写成数字，例如 199 或 199.00", "Write the price as a number, e.g. 199 or 199.00"),
+    "price_too_many_decimals": ("价格最多两位小数（精确到分）", "Prices have at most two decimals (fen)"),
+    "price_too_large": ("价格不能超过 ¥9,999,999.99", "Prices can be at most ¥9,999,999.99"),
+    "percent_required": ("请填写佣金比例", "Please enter a commission rate"),
+    "percent_negative": ("佣金比例不能为负数", "The commission rate cannot be negative"),
+    "percent_format": ("佣金比例请写成数字，例如 12 或 12.5", "Write the rate as a number, e.g. 12 or 12.5"),
+    "percent_too_many_decimals": ("佣金比例最多两位小数", "Rates have at most two decimals"),
+    "percent_too_large": ("佣金比例不能超过 100%", "A rate cannot exceed 100%"),
+    "count_required": ("请填写库存", "Please enter the stock"),
+    "count_negative": ("库存不能为负数", "Stock cannot be negative"),
+    "count_format": ("库存请写成整数，例如 20", "Write the stock as a whole number, e.g. 20"),
+    "count_too_large": ("库存不能超过 1,000,000 件", "Stock can be at most 1,000,000"),
+    "not_a_whole_number": ("请填写整数", "Please enter a whole number"),
+    "list_price_below_price": ("划线价不能低于售价", "The list price cannot be below the price"),
+    "commission_out_of_bounds": ("佣金比例超出平台允许范围", "The commission rate is outside the platform's range"),
+    "slug_invalid": (
+        "地址需为 3–80 位小写字母、数字或连字符，且不以连字符开头或结尾",
+        "Slugs are 3–80 lowercase letters, digits or single hyphens, not at either end",
+    ),
+    "slug_taken": ("该地址已被占用", "That slug is already taken"),
+    "shop_exists": ("你已经有一家店铺了", "You already have a shop"),
+    "shop_required": ("请先开店", "Please create your shop first"),
+    "name_required": ("请填写名称", "Please enter a name"),
+    "name_zh_required": ("请填写中文名称", "Please enter the Chinese name"),
+    "name_en_required": ("请填写英文名称", "Please enter the English name"),
+    "title_required": ("请填写商品名称", "Please enter the product title"),
+    "too_long": ("内容太长", "Too long"),
+    "status_invalid": ("状态无效", "Unknown status"),
+    "category_unknown": ("分类不存在", "Unknown category"),
+}
+ARTICLES: dict[str, tuple[str, str]] = {
+    "not_a_creator": ("只有达人可以写笔记", "Only creators can write articles"),
+    "article_title_required": ("请填写标题", "Please enter a title"),
+    "article_title_too_long": ("标题最多 120 个字", "Titles can have at most 120 characters"),
+    "article_summary_too_long": ("摘要最多 300 个字", "Summaries can have at most 300 characters"),
+    "article_body_too_long": ("正文太长了（最多 100000 个字符）", "The text is too long (at most 100,000 characters)"),
+    "article_kind_invalid": ("请选择测评、攻略或笔记", "Choose review, guide or note"),
+    "article_lang_invalid": ("语言代码不正确", "That language code is not valid"),
+    "article_slug_invalid": ("链接名只能用小写字母、数字和连字符", "Slugs use lowercase letters, digits and hyphens"),
+    "article_slug_taken": ("你已有一篇笔记使用这个链接名", "You already have an article with that slug"),
+    "article_too_many_tags": ("最多 8 个标签", "At most 8 tags"),
+    "article_tag_too_long": ("每个标签最多 20 个字", "Each tag can have at most 20 characters"),
+    "article_cover_invalid": ("封面图片不可用", "That cover image cannot be used"),
+    "article_not_publishable": ("还不能发布，请先修正下列问题", "Not published yet: fix the problems below first"),
+    "not_an_admin": ("只有管理员可以这样做", "Only admins can do that"),
+}
+SOCIAL: dict[str, tuple[str, str]] = {
+    "cannot_follow_self": ("不能关注自己", "You cannot follow yourself"),
+    "not_a_creator": ("只能关注达人", "Only creators can be followed"),
+}
 MEDIA: dict[str, tuple[str, str]] = {
     "upload_too_large": ("图片不能超过 8 MB", "Images can be at most 8 MB"),
     "upload_empty": ("文件是空的", "The file is empty"),
