@@ -6,7 +6,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 export FLASK_APP := zhongcao
 
-.PHONY: serve dev test test-fast install migrate import bench-pages clean
+.PHONY: serve dev test test-fast install migrate import bench-pages bench-search clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ import: migrate
 	$(BIN)/zhongcao import content/
 
 serve: import
+	$(BIN)/zhongcao reindex
 	$(BIN)/gunicorn --workers 2 --worker-class sync --bind 127.0.0.1:$(PORT) \
 		--access-logfile - 'zhongcao:create_app()'
 
@@ -37,6 +38,10 @@ test-fast: $(STAMP)
 
 bench-pages: import
 	$(BIN)/python bench/pages.py
+
+# Synthetic 100k products + 20k articles into both search backends (BENCH_SCALE=0.1 for a quick run).
+bench-search: $(STAMP)
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) instance data .pytest_cache

@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 22:08:51.722596
+Create Date: 2026-11-21 22:41:39.360412
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
@@ -32,6 +32,40 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('search_document',
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('tags', sa.Text(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('version', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('published_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('popularity', sa.Integer(), nullable=False),
+    sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('price_fen', sa.Integer(), nullable=True),
+    sa.Column('in_stock', sa.Boolean(), nullable=True),
+    sa.Column('image_url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('subtitle', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('search_vector', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=True),
+    sa.PrimaryKeyConstraint('kind', 'id')
+    )
+    with op.batch_alter_table('search_document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_search_document_category'), ['category'], unique=False)
+        batch_op.create_index(batch_op.f('ix_search_document_popularity'), ['popularity'], unique=False)
+        batch_op.create_index(batch_op.f('ix_search_document_price_fen'), ['price_fen'], unique=False)
+        batch_op.create_index(batch_op.f('ix_search_document_published_at'), ['published_at'], unique=False)
+
+    op.create_table('search_term',
+    sa.Column('term', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('doc_count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('term')
+    )
+    op.create_table('search_term_variant',
+    sa.Column('variant', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('term', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('variant', 'term')
     )
     op.create_table('upload',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -146,6 +180,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_password_reset_token_token_hash'), ['token_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_password_reset_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('share_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('sharer_id', sa.Integer(), nullable=False),
+    sa.Column('target_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("target_kind IN ('article', 'product')", name='ck_share_link_target_kind'),
+    sa.ForeignKeyConstraint(['sharer_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('sharer_id', 'target_kind', 'target_id', name='uq_share_link_sharer_target')
+    )
+    with op.batch_alter_table('share_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_share_link_code'), ['code'], unique=True)
+        batch_op.create_index(batch_op.f('ix_share_link_sharer_id'), ['sharer_id'], unique=False)
+
     op.create_table('shop',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
@@ -160,6 +210,39 @@ def upgrade() -> None:
     with op.batch_alter_table('shop', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_shop_owner_id'), ['owner_id'], unique=True)
         batch_op.create_index(batch_op.f('ix_shop_slug'), ['slug'], unique=True)
+
+    op.create_table('article_collect',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('user_id', 'article_id')
+    )
+    with op.batch_alter_table('article_collect', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_article_collect_article_id'), ['article_id'], unique=False)
+        batch_op.create_index('ix_article_collect_user_created', ['user_id', 'created_at'], unique=False)
+
+    op.create_table('article_daily_views',
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('views', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], ),
+    sa.PrimaryKeyConstraint('article_id', 'day')
+    )
+    with op.batch_alter_table('article_daily_views', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_article_daily_views_day'), ['day'], unique=False)
+
+    op.create_table('article_like',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('user_id', 'article_id')
+    )
+    with op.batch_alter_table('article_like', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_article_like_article_id'), ['article_id'], unique=False)
 
     op.create_table('article_revision',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -183,6 +266,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('article_tag', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_article_tag_tag'), ['tag'], unique=False)
+
+    op.create_table('article_view_mark',
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('visitor_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('seen_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], ),
+    sa.PrimaryKeyConstraint('article_id', 'visitor_hash')
+    )
+    op.create_table('comment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('reply_to_id', sa.Integer(), nullable=True),
+    sa.Column('body_md', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('is_hidden', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('edited_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('deleted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('moderated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], ),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['parent_id'], ['comment.id'], ),
+    sa.ForeignKeyConstraint(['reply_to_id'], ['comment.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.create_index('ix_comment_article_created', ['article_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_comment_author_created', ['author_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comment_parent_id'), ['parent_id'], unique=False)
 
     op.create_table('product',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -213,6 +327,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_product_slug'), ['slug'], unique=True)
         batch_op.create_index(batch_op.f('ix_product_status'), ['status'], unique=False)
 
+    op.create_table('share_click',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('link_id', sa.Integer(), nullable=False),
+    sa.Column('visitor_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('clicked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['link_id'], ['share_link.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('share_click', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_share_click_clicked_at'), ['clicked_at'], unique=False)
+        batch_op.create_index('ix_share_click_link_visitor_time', ['link_id', 'visitor_hash', 'clicked_at'], unique=False)
+
     op.create_table('article_product',
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -223,6 +349,43 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('article_product', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_article_product_product_id'), ['product_id'], unique=False)
+
+    op.create_table('comment_report',
+    sa.Column('comment_id', sa.Integer(), nullable=False),
+    sa.Column('reporter_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['comment_id'], ['comment.id'], ),
+    sa.ForeignKeyConstraint(['reporter_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('comment_id', 'reporter_id')
+    )
+    with op.batch_alter_table('comment_report', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comment_report_created_at'), ['created_at'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('article_id', sa.Integer(), nullable=True),
+    sa.Column('comment_id', sa.Integer(), nullable=True),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('group_key', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('read_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], ),
+    sa.ForeignKeyConstraint(['comment_id'], ['comment.id'], ),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
+    sa.ForeignKeyConstraint(['recipient_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_article_id'), ['article_id'], unique=False)
+        batch_op.create_index('ix_notification_recipient_unread', ['recipient_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_notification_recipient_updated', ['recipient_id', 'updated_at'], unique=False)
+        batch_op.create_index('uq_notification_unread_group', ['recipient_id', 'group_key'], unique=True, sqlite_where=sa.text('read_at IS NULL'), postgresql_where=sa.text('read_at IS NULL'))
 
     op.create_table('product_image',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -246,10 +409,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_product_image_product_id'))
 
     op.drop_table('product_image')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('uq_notification_unread_group', sqlite_where=sa.text('read_at IS NULL'), postgresql_where=sa.text('read_at IS NULL'))
+        batch_op.drop_index('ix_notification_recipient_updated')
+        batch_op.drop_index('ix_notification_recipient_unread')
+        batch_op.drop_index(batch_op.f('ix_notification_article_id'))
+
+    op.drop_table('notification')
+    with op.batch_alter_table('comment_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comment_report_created_at'))
+
+    op.drop_table('comment_report')
     with op.batch_alter_table('article_product', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_article_product_product_id'))
 
     op.drop_table('article_product')
+    with op.batch_alter_table('share_click', schema=None) as batch_op:
+        batch_op.drop_index('ix_share_click_link_visitor_time')
+        batch_op.drop_index(batch_op.f('ix_share_click_clicked_at'))
+
+    op.drop_table('share_click')
     with op.batch_alter_table('product', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_status'))
         batch_op.drop_index(batch_op.f('ix_product_slug'))
@@ -257,6 +436,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_product_category_id'))
 
     op.drop_table('product')
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comment_parent_id'))
+        batch_op.drop_index('ix_comment_author_created')
+        batch_op.drop_index('ix_comment_article_created')
+
+    op.drop_table('comment')
+    op.drop_table('article_view_mark')
     with op.batch_alter_table('article_tag', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_article_tag_tag'))
 
@@ -265,11 +451,29 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_article_revision_article_id'))
 
     op.drop_table('article_revision')
+    with op.batch_alter_table('article_like', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_article_like_article_id'))
+
+    op.drop_table('article_like')
+    with op.batch_alter_table('article_daily_views', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_article_daily_views_day'))
+
+    op.drop_table('article_daily_views')
+    with op.batch_alter_table('article_collect', schema=None) as batch_op:
+        batch_op.drop_index('ix_article_collect_user_created')
+        batch_op.drop_index(batch_op.f('ix_article_collect_article_id'))
+
+    op.drop_table('article_collect')
     with op.batch_alter_table('shop', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shop_slug'))
         batch_op.drop_index(batch_op.f('ix_shop_owner_id'))
 
     op.drop_table('shop')
+    with op.batch_alter_table('share_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_share_link_sharer_id'))
+        batch_op.drop_index(batch_op.f('ix_share_link_code'))
+
+    op.drop_table('share_link')
     with op.batch_alter_table('password_reset_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_password_reset_token_user_id'))
         batch_op.drop_index(batch_op.f('ix_password_reset_token_token_hash'))
@@ -300,6 +504,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_upload_owner_id'))
 
     op.drop_table('upload')
+    op.drop_table('search_term_variant')
+    op.drop_table('search_term')
+    with op.batch_alter_table('search_document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_search_document_published_at'))
+        batch_op.drop_index(batch_op.f('ix_search_document_price_fen'))
+        batch_op.drop_index(batch_op.f('ix_search_document_popularity'))
+        batch_op.drop_index(batch_op.f('ix_search_document_category'))
+
+    op.drop_table('search_document')
     op.drop_table('content_version')
     with op.batch_alter_table('category', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_category_slug'))

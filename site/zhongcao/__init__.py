@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from flask import Flask, g
@@ -28,6 +29,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _fill_derived_settings(app)
     _refuse_unsafe_production(app)
     _bind_database(app)
+    _bind_search(app)
     _bind_extensions(app)
     _register_web(app)
     return app
@@ -43,6 +45,10 @@ def _fill_derived_settings(app: Flask) -> None:
     if config_module.is_production(app.config):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+        site_host = urlsplit(app.config.get("SITE_URL") or "").hostname
+        if site_host and not app.config.get("TRUSTED_HOSTS"):
+            # Werkzeug builds absolute redirect URLs from the Host header; accept only our own.
+            app.config["TRUSTED_HOSTS"] = [site_host]
 
 
 def _refuse_unsafe_production(app: Flask) -> None:
@@ -64,6 +70,17 @@ def _bind_database(app: Flask) -> None:
         session = g.pop("_db_session", None)
         if session is not None:
             session.close()
+
+
+def _bind_search(app: Flask) -> None:
+    """The search backend for this app's engine; commits on the engine update its index (search.sync)."""
+    from zhongcao.search import sync
+    from zhongcao.search.factory import make_backend
+
+    engine = app.extensions["zhongcao.engine"]
+    backend = make_backend(app.config, engine)
+    app.extensions["zhongcao.search"] = backend
+    sync.register(engine, backend)
 
 
 def db_session():

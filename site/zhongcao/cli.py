@@ -60,6 +60,37 @@ def create_admin_command(email: str, handle: str, password: str) -> None:
     click.echo(f"admin @{user.handle} <{user.email}> is ready")
 
 
+@zhongcao_group.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the search index from the database and swap it in atomically (the site keeps serving)."""
+    import time
+
+    from zhongcao.search import sync
+
+    backend = current_app.extensions["zhongcao.search"]
+    started = time.monotonic()
+    count = sync.reindex(current_app.extensions["zhongcao.engine"], backend)
+    click.echo(f"search index ({backend.name}) rebuilt: {count} documents in {time.monotonic() - started:.1f}s")
+
+
+@zhongcao_group.command("search-check")
+@click.option("--show", default=20, show_default=True, help="How many keys of each problem to list.")
+def search_check_command(show: int) -> None:
+    """Compare the search index with the database; exit 1 if documents are missing, stale or extra."""
+    from zhongcao.search import sync
+
+    backend = current_app.extensions["zhongcao.search"]
+    report = sync.check(current_app.extensions["zhongcao.engine"], backend)
+    for label, keys in (("missing", report.missing), ("stale", report.stale), ("extra", report.extra)):
+        listed = ", ".join(f"{kind}:{item_id}" for kind, item_id in keys[:show])
+        more = f" (+{len(keys) - show} more)" if len(keys) > show else ""
+        click.echo(f"{label}: {len(keys)}" + (f"  {listed}{more}" if keys else ""))
+    if not report.ok:
+        click.echo(f"search index ({backend.name}) differs from the database; run `zhongcao reindex`", err=True)
+        sys.exit(1)
+    click.echo(f"search index ({backend.name}) matches the database: {report.checked} documents")
+
+
 def main() -> None:
     """Console entry point: the zhongcao group's commands at top level, with the app created for them."""
     from zhongcao import create_app

@@ -33,11 +33,18 @@ class Defaults:
     COMMISSION_MAX_BP = 5000
     # Fetching remote images into articles at save time; off in tests (no network there).
     FETCH_REMOTE_IMAGES = True
+    # Attribution: a share-link click or product-block click counts for this many days (last click wins).
+    ATTRIBUTION_WINDOW_DAYS = 7
     # Account mail (password reset): "console" writes it to the log, "memory" keeps it for tests.
     MAIL_BACKEND = "console"
     MAIL_SENDER = "种草 Zhongcao <no-reply@zhongcao.example>"
     SITE_NAME = "种草 Zhongcao"
     SITE_URL = ""  # e.g. https://zhongcao.example; empty means "use the request's host"
+    # "whoosh": an index in DATA_DIR/search on a disk every worker shares; "postgres": full text in the
+    # database (PostgreSQL only), for several app servers without a shared disk.
+    SEARCH_BACKEND = "whoosh"
+    # Processes `zhongcao reindex` may use to build a Whoosh index (more only helps on big corpora).
+    SEARCH_BUILD_PROCS = 1
 
 
 def instance_dir() -> Path:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from zhongcao.articles.markdown import blocks_from_json, blocks_to_json, check_blocks, render
 
@@ -181,3 +182,30 @@ def test_remote_images_are_rewritten_when_the_fetcher_stores_them():
     assert rendered.html.count(f'src="{local}"') == 2
     assert rendered.image_rewrites == {"https://example.com/a.jpg": local}
     assert rendered.problems == []
+
+
+def test_pathological_input_renders_quickly_with_a_problem_instead_of_hanging_or_failing():
+    # Python-Markdown alone needs minutes for these at full size, or overflows the stack.
+    brackets = "[" * 20_000
+    rules = "---\n" * 20_000
+    nested = "- " * 20_000 + "x"
+    started = time.monotonic()
+
+    rendered = [render(body) for body in (brackets, rules, nested)]
+
+    assert time.monotonic() - started < 10
+    assert any("too many square brackets" in p for p in rendered[0].problems)
+    assert rendered[1].html.count("<h2>---</h2>") == 10_000  # setext headings: a rule under a rule
+    assert any("nested too deeply" in p for p in rendered[2].problems)
+    assert "<pre>- - - " in rendered[2].html
+
+
+def test_ordinary_brackets_and_long_lists_are_untouched():
+    links = " ".join(f"[{n}](/products/p-{n})" for n in range(100))
+    long_list = "\n".join(f"- item {n}" for n in range(150))
+
+    rendered = render(links + "\n\n" + long_list)
+
+    assert rendered.problems == []
+    assert rendered.html.count("<a ") == 100
+    assert rendered.html.count("<ul>") == 1 and rendered.html.count("<li>") == 150

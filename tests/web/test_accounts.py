@@ -139,7 +139,10 @@ def production_app(database_url, tmp_path):
 def test_in_production_the_session_cookie_is_also_secure(production_app, make_user):
     user = make_user()
 
-    response = _sign_in(production_app.test_client(), user.email)
+    # Production trusts only SITE_URL's host, so the client speaks to that host.
+    response = production_app.test_client().post(
+        "/signin", data={"email": user.email, "password": TEST_PASSWORD}, headers={"Host": "zhongcao.example"}
+    )
 
     assert response.status_code == 303
     cookie = response.headers["Set-Cookie"]
@@ -159,13 +162,17 @@ def test_production_refuses_to_start_without_a_site_url(database_url, tmp_path):
         create_app(settings)
 
 
-def test_in_production_reset_links_use_the_site_url_not_the_host_header(production_app, make_user):
+def test_in_production_a_foreign_host_header_is_refused_and_links_use_the_site_url(production_app, make_user):
     from zhongcao import mail
 
     user = make_user()
+    client = production_app.test_client()
 
-    production_app.test_client().post("/password/forgot", data={"email": user.email}, headers={"Host": "evil.example"})
+    foreign = client.post("/password/forgot", data={"email": user.email}, headers={"Host": "evil.example"})
+    own = client.post("/password/forgot", data={"email": user.email}, headers={"Host": "zhongcao.example"})
 
+    assert foreign.status_code == 400
+    assert own.status_code == 200
     (message,) = mail.outbox(production_app)
     assert "https://zhongcao.example/password/reset/" in message.body
     assert "evil.example" not in message.body

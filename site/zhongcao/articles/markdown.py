@@ -6,6 +6,7 @@ Block syntax (docs/writing.md): a line `::: product|grid|compare [title]` opens 
 """
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 import secrets
@@ -27,6 +28,8 @@ MAX_CAPTION = 200
 MAX_LIST_ITEMS = 10
 MAX_LIST_ITEM_LENGTH = 100
 MAX_TITLE = 80
+MAX_BRACKETS_PER_PARAGRAPH = 300
+MAX_LINES_WITHOUT_BLANK = 200
 KEY_ALIASES = {
     "product": "product", "商品": "product",
     "caption": "caption", "点评": "caption",
@@ -246,6 +249,43 @@ class _BlockPreprocessor(Preprocessor):
         return parsed.lines
 
 
+class _GuardPreprocessor(Preprocessor):
+    """Keep pathological input from taking minutes to render; ordinary writing is untouched.
+
+    Python-Markdown scans ahead from every "[" for its match, and re-splits a run of lines without a
+    blank line once per heading or rule in it: both cost time quadratic in the paragraph's size. So a
+    paragraph with hundreds of brackets gets them escaped (shown as text), and a run of hundreds of
+    lines without a blank line is cut into shorter runs.
+    """
+
+    def __init__(self, md: markdown.Markdown, state: _RenderState) -> None:
+        super().__init__(md)
+        self.state = state
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        paragraph: list[str] = []
+        for line in [*lines, ""]:
+            if line.strip():
+                paragraph.append(line)
+                if len(paragraph) >= MAX_LINES_WITHOUT_BLANK:
+                    out.extend(self._guarded(paragraph))
+                    out.append("")
+                    paragraph = []
+                continue
+            out.extend(self._guarded(paragraph))
+            out.append(line)
+            paragraph = []
+        return out[:-1]
+
+    def _guarded(self, paragraph: list[str]) -> list[str]:
+        if sum(text.count("[") for text in paragraph) <= MAX_BRACKETS_PER_PARAGRAPH:
+            return paragraph
+        self.state.problems.append(problem_text(
+            "一段里的方括号太多，已按文字显示", "too many square brackets in one paragraph: shown as text"))
+        return [text.replace("\\", "\\\\").replace("[", "\\[") for text in paragraph]
+
+
 LOCAL_IMAGE = re.compile(r"^/media/[0-9a-f]{32}\.(?:jpg|png|webp)$")
 
 
@@ -318,6 +358,8 @@ class ProductBlockExtension(Extension):
         md.inlinePatterns.deregister("html")
         # Before fenced code (25) so that line numbers are the author's own.
         md.preprocessors.register(_BlockPreprocessor(md, self.state), "zhongcao_blocks", 28)
+        # After fenced code (25) has set code blocks aside, whose brackets are only text anyway.
+        md.preprocessors.register(_GuardPreprocessor(md, self.state), "zhongcao_guard", 24)
         md.treeprocessors.register(_ImageTreeprocessor(md, self.state), "zhongcao_images", 15)
 
 
@@ -342,7 +384,14 @@ def render(body_md: str, *, fetch_image: ImageFetcher | None = None) -> Rendered
         output_format="html",
     )
     source = (body_md or "").replace("\r\n", "\n").replace("\r", "\n")
-    html = sanitize.clean(converter.convert(source))
+    try:
+        converted = converter.convert(source)
+    except RecursionError:
+        # Python-Markdown recurses once per nesting level ("- - - - …" on one line nests a list per dash).
+        state.blocks = []
+        state.problems.append(problem_text("内容嵌套太深，已按纯文本显示", "nested too deeply: shown as plain text"))
+        converted = f"<pre>{html_module.escape(source)}</pre>"
+    html = sanitize.clean(converted)
     token = re.compile(rf"<p>\s*ZCBLOCK{state.nonce}N(\d+)\s*</p>")
     html = token.sub(lambda match: f'<div data-zc-block="{int(match.group(1))}"></div>', html)
     return Rendered(html=html, blocks=state.blocks, problems=state.problems, image_rewrites=state.image_rewrites)

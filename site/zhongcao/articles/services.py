@@ -69,6 +69,14 @@ class ArticlePage:
     is_author: bool
 
     @property
+    def is_disclosed(self) -> bool:
+        """The 广告 label shows when the article was saved with, or now features, a commissionable product."""
+        featured = block_cards.block_slugs(self.blocks)
+        return self.article.has_commission or any(
+            self.products[slug].is_commissionable for slug in featured if slug in self.products
+        )
+
+    @property
     def kind_label(self) -> tuple[str, str]:
         return KIND_LABELS.get(self.article.kind, KIND_LABELS["note"])
 

@@ -30,6 +30,10 @@ PUBLIC_TABLES = frozenset(
         "user_account",
         "follow",
         "upload",
+        "article_like",
+        "article_collect",
+        "comment",
+        "comment_report",
     }
 )
 

@@ -13,6 +13,7 @@ from zhongcao.accounts import overview, services as accounts
 from zhongcao.articles import services as articles
 from zhongcao.catalog import services as catalog
 from zhongcao.errors import DomainError
+from zhongcao.social import comments, notifications
 from zhongcao.web import messages
 from zhongcao.web.accounts import attach_error
 from zhongcao.web.auth import role_required
@@ -51,6 +52,7 @@ def show_dashboard():
         "admin/dashboard.html",
         counts=overview.site_counts(session),
         pending=accounts.list_pending_applications(session)[:5],
+        reported_comments=comments.count_reported(session),
     )
 
 
@@ -139,6 +141,8 @@ def set_article_hidden():
     def apply(session, reference: str, hidden: bool) -> None:
         article_id = overview.find_article_id(session, reference)
         articles.hide_article(session, article_id=article_id, admin_id=current_user.id, hidden=hidden)
+        if hidden:
+            notifications.notify_article_hidden(session, article_id=article_id, admin_id=current_user.id)
 
     return _hide_or_show(form, apply, article_form=form, product_form=HideForm(prefix="product", formdata=None))
 
@@ -150,6 +154,8 @@ def set_product_hidden():
     def apply(session, reference: str, hidden: bool) -> None:
         product_id = overview.find_product_id(session, reference)
         catalog.set_product_hidden(session, product_id=product_id, actor_id=current_user.id, hidden=hidden)
+        if hidden:
+            notifications.notify_product_hidden(session, product_id=product_id, admin_id=current_user.id)
 
     return _hide_or_show(form, apply, article_form=HideForm(prefix="article", formdata=None), product_form=form)
 
@@ -184,3 +190,37 @@ def _render_content(template: str, article_form: HideForm, product_form: HideFor
         form=EmptyForm(),
     )
     return html, status
+
+
+class ModerationForm(FlaskForm):
+    decision = StringField(validators=[AnyOf([comments.HIDE, comments.KEEP, comments.RESTORE])])  # the button pressed
+
+
+@bp.get("/comments")
+def list_reported_comments():
+    template = "admin/partials/comment_queue.html" if request.htmx.target == "comment-queue" else "admin/comments.html"
+    return _render_comment_queue(template)
+
+
+@bp.post("/comments/<int:comment_id>/moderation")
+def moderate_comment(comment_id: int):
+    form = ModerationForm()
+    error_text = ""
+    if form.validate_on_submit():
+        try:
+            comments.moderate_comment(db_session(), comment_id=comment_id, admin_id=current_user.id, decision=form.decision.data)
+        except DomainError as error:
+            error_text = messages.describe(error)
+    else:
+        error_text = messages.text("invalid_input")
+    if request.htmx.target != "comment-queue":
+        flash(error_text or "已处理 · Done", "error" if error_text else "success")
+        return redirect(url_for("admin.list_reported_comments"), code=303)
+    html = _render_comment_queue("admin/partials/comment_queue.html", error_text=error_text)
+    return (html, 422) if error_text else html
+
+
+def _render_comment_queue(template: str, error_text: str = "") -> str:
+    session = db_session()
+    return render_template(template, reported=comments.reported_comments(session), hidden=comments.hidden_comments(session),
+                           form=EmptyForm(), error_text=error_text)

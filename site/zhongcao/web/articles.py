@@ -5,7 +5,6 @@ import re
 from functools import cache
 
 import markdown
-
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -25,6 +24,7 @@ from zhongcao.errors import DomainError
 from zhongcao.extensions import limiter
 from zhongcao.media.services import media_url, store_upload
 from zhongcao.web import messages
+from zhongcao.web.page_cache import cached_page
 from zhongcao.web.accounts import attach_error
 from zhongcao.web.auth import current_user_id, role_required
 from zhongcao.web.forms import REQUIRED
@@ -151,6 +151,7 @@ def _editor(form: ArticleForm, *, editable: articles.EditableArticle | None, pro
 
 @bp.post("/write/preview")
 @role_required("creator")
+@limiter.limit("120 per minute", methods=["POST"])  # the live preview posts at most every 400 ms while typing
 def preview_article():
     preview = articles.preview(db_session(), body_md=request.form.get("body_md", "")[: articles.MAX_BODY])
     if request.htmx.target == "article-preview":
@@ -196,10 +197,12 @@ def show_revision(article_id: int, number: int):
 
 @bp.get("/@<handle>/<slug>")
 def show_article(handle: str, slug: str):
-    page = articles.get_article_page(db_session(), handle=handle, slug=slug, viewer_id=current_user_id())
-    if not page.is_author:
-        articles.record_view(db_session(), article_id=page.article.id)
-    return render_template("articles/article_detail.html", page=page, seo=_seo(page))
+    # Views are counted by the page's beacon (share.record_article_view), not per render: the page may come from a cache.
+    def render() -> str:
+        page = articles.get_article_page(db_session(), handle=handle, slug=slug, viewer_id=current_user_id())
+        return render_template("articles/article_detail.html", page=page, seo=_seo(page))
+
+    return cached_page(render)
 
 
 @bp.get("/help/writing")

@@ -1,7 +1,8 @@
 """Error pages: every failure renders a friendly bilingual page (or fragment), never a stack trace."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request
 
@@ -22,6 +23,10 @@ STATUS_TEXT = {
 
 def render_error(status: int, detail: str = ""):
     zh, en = STATUS_TEXT.get(status, STATUS_TEXT[500])
+    if request_ctx.url_adapter is None:
+        # The request never got a URL adapter (e.g. an untrusted Host header): pages need url_for,
+        # so answer in plain text rather than fail while reporting the failure.
+        return Response(f"{status} {zh} · {en}\n", status=status, mimetype="text/plain")
     template = "partials/error_message.html" if request.htmx and not request.htmx.boosted else "error.html"
     return render_template(template, status=status, title_zh=zh, title_en=en, detail=detail), status
 

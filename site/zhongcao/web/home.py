@@ -1,5 +1,5 @@
-"""What the home page shows: a feed with three tabs (latest, popular, following), the day's top posts,
-and creators to follow. `?tab=` picks the tab and `?before=` continues a newest-first list."""
+"""What the home page shows: a feed with four tabs (latest, trending, popular, following), what is trending
+(else the most read), and creators to follow. `?tab=` picks the tab and `?before=` continues a newest-first list."""
 from __future__ import annotations
 
 from flask import request
@@ -8,9 +8,10 @@ from zhongcao import db_session
 from zhongcao.social import listings
 from zhongcao.social import services as social
 from zhongcao.social.listings import Cursor
+from zhongcao.social.trending import trending_articles
 from zhongcao.web.auth import current_user_id
 
-TABS = ("latest", "popular", "following")
+TABS = ("latest", "trending", "popular", "following")
 PAGE_SIZE = 12
 POPULAR_SIZE = 24
 SIDEBAR_SIZE = 5
@@ -27,6 +28,8 @@ def home_context(*, feed_only: bool = False) -> dict:
     next_cursor = None
     if tab == "popular":
         cards = listings.popular_articles(session, limit=POPULAR_SIZE)
+    elif tab == "trending":
+        cards = trending_articles(session, limit=POPULAR_SIZE)
     else:
         if tab == "following":
             cards = (
@@ -50,5 +53,6 @@ def home_context(*, feed_only: bool = False) -> dict:
     }
     if feed_only:
         return context
-    context["top_articles"] = listings.popular_articles(session, limit=SIDEBAR_SIZE)
+    context["trending"] = trending_articles(session, limit=SIDEBAR_SIZE)
+    context["top_articles"] = [] if context["trending"] else listings.popular_articles(session, limit=SIDEBAR_SIZE)
     return context

@@ -87,6 +87,15 @@ ARTICLES: dict[str, tuple[str, str]] = {
 SOCIAL: dict[str, tuple[str, str]] = {
     "cannot_follow_self": ("不能关注自己", "You cannot follow yourself"),
     "not_a_creator": ("只能关注达人", "Only creators can be followed"),
+    "comment_empty": ("评论不能为空", "Please write something first"),
+    "comment_too_long": ("评论最多 2000 个字符", "Comments can have at most 2,000 characters"),
+    "comment_rate_limited_minute": ("评论太频繁了：每分钟最多 5 条，请稍后再试", "Too many comments: at most 5 a minute, please wait a moment"),
+    "comment_rate_limited_day": ("今天评论太多了：每天最多 50 条，明天再来吧", "Too many comments today: at most 50 a day, please come back tomorrow"),
+    "comment_edit_window_closed": ("评论发布超过 10 分钟，已不能编辑", "Comments can only be edited within 10 minutes of posting"),
+    "comment_not_yours": ("这不是你的评论", "That is not your comment"),
+    "comment_hidden": ("该评论已被隐藏，不能编辑", "This comment was hidden and cannot be edited"),
+    "comment_reply_unavailable": ("要回复的评论已不存在", "The comment you replied to is no longer there"),
+    "cannot_report_own_comment": ("不能举报自己的评论", "You cannot report your own comment"),
 }
 MEDIA: dict[str, tuple[str, str]] = {
     "upload_too_large": ("图片不能超过 8 MB", "Images can be at most 8 MB"),
@@ -96,8 +105,24 @@ MEDIA: dict[str, tuple[str, str]] = {
 }
 IMPORT: dict[str, tuple[str, str]] = {}
 
+SEARCH: dict[str, tuple[str, str]] = {
+    "search_query_cut": ("搜索词太长，只用了前 100 个字", "The search was long; only its first 100 characters were used"),
+    "search_type_unknown": ("未知的搜索类型，已显示全部结果", "Unknown result type; showing everything"),
+    "search_sort_unknown": ("未知的排序方式，已按相关度排序", "Unknown sort order; sorted by relevance"),
+    "search_sort_products_only": ("按价格排序只适用于商品", "Sorting by price applies to products only"),
+    "search_filters_products_only": ("分类、价格和库存筛选只适用于商品", "Category, price and stock filters apply to products only"),
+    "search_category_unknown": ("没有这个分类，已忽略", "No such category; ignored"),
+    "search_price_swapped": ("最低价高于最高价，已对调", "The lowest price was above the highest; swapped them"),
+    "search_page_invalid": ("页码应为整数，已显示第 1 页", "Page numbers are whole numbers; showing page 1"),
+}
+
+SHARE: dict[str, tuple[str, str]] = {
+    "share_target_unavailable": ("该内容已下架或不可分享", "This is no longer available to share"),
+    "share_kind_invalid": ("只能分享笔记或商品", "Only articles and products can be shared"),
+}
+
 MESSAGES: dict[str, tuple[str, str]] = {}
-for _section in (GENERAL, ACCOUNTS, CATALOG, ARTICLES, SOCIAL, MEDIA, IMPORT):
+for _section in (GENERAL, ACCOUNTS, CATALOG, ARTICLES, SOCIAL, MEDIA, IMPORT, SEARCH, SHARE):
     MESSAGES.update(_section)
 
 

@@ -1,0 +1,1 @@
+"""Attribution: personal share links, the clicks on them, the signed last-click cookie, and article views."""

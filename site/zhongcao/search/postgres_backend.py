@@ -1,0 +1,691 @@
+"""PostgreSQL full-text search: one shared index for any number of app servers, no shared disk.
+
+Each Document is analysed in Python by `search.analysis` (the same folding and jieba segmentation the
+Whoosh backend uses) and stored in `search_document` with a `tsvector` of the analysed title (weight
+A), tags (B) and body (C) built by `to_tsvector('simple', …)`, which only splits on spaces what
+analysis already segmented. Queries are built from analysed terms only: every lexeme is checked to
+be letters, digits or Han characters before it is quoted into `to_tsquery`, so nothing a reader
+types is ever read as tsquery syntax. Ranking is `ts_rank_cd` with popularity breaking ties.
+
+"Did you mean" looks the query's words up in the index's own vocabulary (`search_term`), finding
+words one edit away through their one-character deletions (`search_term_variant`), so a correction
+is two indexed lookups and needs no extension such as pg_trgm.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from markupsafe import Markup, escape
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from zhongcao.search import (
+    KINDS,
+    MAX_PAGE,
+    MAX_QUERY_LENGTH,
+    PER_PAGE,
+    SORTS,
+    SUGGESTION_LIMIT,
+    Document,
+    DocumentKey,
+    Hit,
+    Results,
+    SearchQuery,
+)
+from zhongcao.search.analysis import fold, query_groups, stem, terms
+
+# A lexeme we quote into to_tsquery: letters, digits and Han characters only, so it can hold no
+# quote, backslash, operator or space.
+_LEXEME = re.compile(r"[^\W_]{1,100}")
+_RUN = re.compile(r"[^\W_]+")
+# ts_rank_cd weights for D, C, B, A: title over tags over body.
+_RANK_WEIGHTS = "{0.05, 0.2, 0.4, 1.0}"
+# Divide the rank by 1 + log(document length), so a long article that repeats a word does not bury
+# the product named by it, then scale it into [0, 1) (rank / (rank + 1)).
+_RANK_NORMALIZATION = 1 | 32
+# tsvector values are limited to 1 MB; a body past this is indexed up to here only.
+_MAX_ANALYSED_CHARS = 200_000
+_MAX_PER_PAGE = 100
+MAX_GROUPS = 12  # words of a query that count, as in the Whoosh backend
+_MAX_FEN = 2**62
+_SNIPPET_CHARS = 120
+_SNIPPET_LEAD = 30
+_MAX_VOCABULARY_WORD = 30
+_MAX_DOCUMENTS_PER_STATEMENT = 500
+
+_VECTOR_SQL = (
+    "setweight(to_tsvector('simple', {title}), 'A') || "
+    "setweight(to_tsvector('simple', {tags}), 'B') || "
+    "setweight(to_tsvector('simple', {body}), 'C')"
+)
+_COLUMNS = (
+    "kind", "id", "title", "tags", "body", "url", "version", "published_at", "popularity",
+    "category", "price_fen", "in_stock", "image_url", "subtitle",
+)
+_ANALYSED = ("title_terms", "tags_terms", "body_terms")
+_UPSERT = text(
+    f"INSERT INTO search_document ({', '.join(_COLUMNS)}, search_vector) "
+    f"VALUES ({', '.join(':' + name for name in _COLUMNS)}, "
+    + _VECTOR_SQL.format(title=":title_terms", tags=":tags_terms", body=":body_terms")
+    + ") ON CONFLICT (kind, id) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _COLUMNS[2:])
+    + ", search_vector = EXCLUDED.search_vector"
+)
+_ADD_TERMS = text(
+    "INSERT INTO search_term (term, doc_count) "
+    "SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:counts AS integer[])) "
+    "ON CONFLICT (term) DO NOTHING"
+)
+_ADD_VARIANTS = text(
+    "INSERT INTO search_term_variant (variant, term) "
+    "SELECT * FROM unnest(CAST(:variants AS text[]), CAST(:terms AS text[])) "
+    "ON CONFLICT DO NOTHING"
+)
+# SQL ORDER BY per sort for the exact path; `_sort_key` below is the same order in Python.
+_SORT_ORDER = {
+    "newest": "published_at DESC NULLS LAST, popularity DESC",
+    "price_asc": "price_fen ASC NULLS LAST, popularity DESC",
+    "price_desc": "price_fen DESC NULLS LAST, popularity DESC",
+    "popular": "popularity DESC, published_at DESC NULLS LAST",
+}
+# Matches read per query. Up to this many, counts and order are exact. Past it (a broad query such
+# as one common word), the counts are estimated from how much of the table the sample spanned, and
+# relevance is ranked among these first matches, which are the most popular ones: rebuild writes
+# rows in popularity order and the GIN bitmap returns them in table order. Sorting by price, date
+# or popularity stays exact. MAX_PAGE pages of PER_PAGE hits fit in the sample, so paging through
+# a broad query ranks one fixed candidate set.
+SAMPLE_SIZE = MAX_PAGE * PER_PAGE
+LOCK_TIMEOUT_SECONDS = 30
+_WRITE_LOCK_KEY = 0x7A68_6F6E_6763_616F  # "zhongcao": the advisory lock every writer takes
+
+
+class PostgresBackend:
+    """The search index in PostgreSQL tables (see search/models.py and migration 0003)."""
+
+    name = "postgres"
+
+    def __init__(self, engine: Engine, *, sample_size: int = SAMPLE_SIZE) -> None:
+        if engine.dialect.name != "postgresql":
+            raise ValueError(f"the postgres search backend needs a PostgreSQL database, not {engine.dialect.name}")
+        self.engine = engine
+        self.sample_size = max(1, sample_size)
+
+    def search(self, query: SearchQuery) -> Results:
+        """Run a reader's query. Never raises for any text: odd input is searched literally.
+
+        Every word must match somewhere (any of its jieba pieces will do); when that finds nothing,
+        any word may match, as in the Whoosh backend. Nothing at all: a "did you mean" from the
+        index's vocabulary. SAMPLE_SIZE says how broad queries stay fast.
+        """
+        text_ = _clean(query.text)[:MAX_QUERY_LENGTH]
+        groups = _lexeme_groups(text_)[:MAX_GROUPS]
+        no_counts = {name: 0 for name in KINDS}
+        if text_.strip() and not groups:
+            return Results(query=query, hits=[], total=0, counts=no_counts)
+        every_word = " & ".join(_tsquery_group(group) for group in groups)
+        any_word = " | ".join(_tsquery_group(group) for group in groups) if len(groups) > 1 else None
+        title_words = " & ".join(_tsquery_group(group, weights="A") for group in groups)
+        with self.engine.connect() as connection:
+            # Samples must come in table order (see SAMPLE_SIZE): from a bitmap scan of the GIN
+            # index, the only cheap way to read many matches (a sequential scan would test and
+            # decompress every row's vector), or, without words, from a sequential scan; never
+            # from a b-tree in its key order. SET LOCAL ends with this read-only transaction.
+            connection.exec_driver_sql(
+                f"SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = {'off' if groups else 'on'}"
+            )
+            for tsquery in [each for each in (every_word, any_word) if each] if groups else [None]:
+                matcher = _Matcher(connection, query, tsquery, title_words, self.sample_size)
+                total, counts = matcher.count()
+                if total:
+                    ranked = matcher.page()
+                    wanted = {term for group in groups for term in group}
+                    hits = [_hit(row, score, wanted) for row, score in _documents(connection, ranked)]
+                    return Results(query=query, hits=hits, total=total, counts=counts)
+            did_you_mean = _correction(connection, text_, query) if groups else None
+        return Results(query=query, hits=[], total=0, did_you_mean=did_you_mean, counts=no_counts)
+
+    def suggest(self, prefix: str, *, limit: int = SUGGESTION_LIMIT) -> list[str]:
+        """Up to `limit` titles whose words start with what the reader has typed so far, most popular first."""
+        cleaned = _clean(prefix)[:MAX_QUERY_LENGTH]
+        groups = _lexeme_groups(cleaned)
+        if not groups or limit < 1:
+            return []
+        *complete, last = groups
+        parts = [_tsquery_group(group, weights="A") for group in complete]
+        partial, typed = _prefix_lexeme(cleaned, last)
+        parts.append(f"'{partial}':*A" if partial else _tsquery_group(last, weights="A"))
+        typed_word = re.compile(r"(?<![^\W_])" + re.escape(typed)) if typed else None
+        # The first matches in table order are the most popular ones (see SAMPLE_SIZE): reading a
+        # few of them beats sorting every title that a one-letter prefix matches.
+        sql = text(
+            "SELECT title, popularity FROM search_document "
+            "WHERE search_vector @@ to_tsquery('simple', :tsquery) LIMIT :scan"
+        )
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+            rows = connection.execute(sql, {"tsquery": " & ".join(parts), "scan": limit * 8}).all()
+        titles = [title for title, _ in sorted(rows, key=lambda row: (-row.popularity, row.title))]
+        unique: list[str] = []
+        for title in titles:
+            if title in unique or (typed_word and not typed_word.search(fold(title))):
+                continue
+            unique.append(title)
+            if len(unique) == limit:
+                break
+        return unique
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the one writer's lock, shared by every app server through the database.
+
+        `search.sync` holds it across reading documents and writing them, so when two servers
+        change the same article the later read is also the later write. Raises after
+        LOCK_TIMEOUT_SECONDS when another writer keeps it, as the Whoosh backend's lock does.
+        """
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+            yield
+
+    def upsert(self, documents: Sequence[Document]) -> None:
+        """Add or replace these documents in one transaction; visible to searches at once."""
+        if not documents:
+            return
+        with self.engine.begin() as connection:
+            vocabulary: Counter[str] = Counter()
+            for batch in _batches(documents, _MAX_DOCUMENTS_PER_STATEMENT):
+                rows = [_row(document, vocabulary) for document in batch]
+                connection.execute(_UPSERT, rows)
+            _add_vocabulary(connection, vocabulary)
+
+    def delete(self, keys: Sequence[DocumentKey]) -> None:
+        """Remove these documents (unknown keys are ignored)."""
+        if not keys:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "DELETE FROM search_document AS d USING unnest(CAST(:kinds AS text[]), CAST(:ids AS bigint[])) "
+                    "AS gone(kind, id) WHERE d.kind = gone.kind AND d.id = gone.id"
+                ),
+                {"kinds": [_clean(kind) for kind, _ in keys], "ids": [int(key_id) for _, key_id in keys]},
+            )
+
+    def rebuild(self, documents: Iterable[Document]) -> None:
+        """Replace the whole index in one transaction: searches see the old rows until it commits.
+
+        Documents are read from `documents` inside the transaction, after the old rows are
+        deleted, and upserts from other servers wait for the commit and then apply on top, so no
+        change made meanwhile is lost. Rows are written most popular first (see SAMPLE_SIZE).
+        """
+        with self.engine.begin() as connection:
+            # Writers wait (readers do not) until the new index is in, and two rebuilds never interleave.
+            connection.exec_driver_sql("LOCK TABLE search_document IN SHARE ROW EXCLUSIVE MODE")
+            connection.exec_driver_sql("DELETE FROM search_document")
+            connection.exec_driver_sql("DELETE FROM search_term_variant")
+            connection.exec_driver_sql("DELETE FROM search_term")
+            vocabulary: Counter[str] = Counter()
+            _copy_documents(connection, documents, vocabulary)
+            _add_vocabulary(connection, vocabulary)
+        with self.engine.connect() as connection:
+            # Fresh statistics, so the planner knows how common each kind, category and price is.
+            connection.exec_driver_sql("ANALYZE search_document, search_term, search_term_variant")
+            connection.commit()
+
+    def indexed_versions(self) -> dict[DocumentKey, str]:
+        """Every indexed document's key and version, for `zhongcao search-check`."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(text("SELECT kind, id, version FROM search_document"))
+            return {(kind, doc_id): version for kind, doc_id, version in rows}
+
+    def size_bytes(self) -> int:
+        """Disk used by the index's tables and their indexes (for the benchmark)."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                text(
+                    "SELECT pg_total_relation_size('search_document') + pg_total_relation_size('search_term') "
+                    "+ pg_total_relation_size('search_term_variant')"
+                )
+            ).scalar_one()
+
+
+class _Matcher:
+    """One query's matching rows: a sample of the first SAMPLE_SIZE + 1 in table order, the counts
+    per kind (exact, or estimated past the sample), and one page of (kind, id, score) in order."""
+
+    def __init__(self, connection: Connection, query: SearchQuery, tsquery: str | None, title_words: str,
+                 sample_size: int) -> None:
+        self.connection = connection
+        self.sample_size = sample_size
+        self.kind = query.kind if query.kind in KINDS else None
+        self.sort = query.sort if query.sort in SORTS else "relevance"
+        self.per_page = max(1, min(_MAX_PER_PAGE, int(query.per_page)))
+        self.page_number = max(1, min(MAX_PAGE, int(query.page)))
+        self.conditions, self.params = _filters(query)
+        self.has_text = tsquery is not None
+        self.score = "0.0"
+        if tsquery is not None:
+            self.conditions.insert(0, "search_vector @@ to_tsquery('simple', :tsquery)")
+            self.params.update(tsquery=tsquery, title_tsquery=title_words)
+            # A title holding every word of the query comes first; ts_rank_cd, kept below 1 by
+            # normalisation 32, orders within that and among the rest.
+            self.score = (
+                "(search_vector @@ to_tsquery('simple', :title_tsquery))::int + "
+                f"ts_rank_cd('{_RANK_WEIGHTS}', search_vector, to_tsquery('simple', :tsquery), {_RANK_NORMALIZATION})"
+            )
+        self.rows = self._sample(self.conditions)
+        self.truncated = len(self.rows) > sample_size
+        del self.rows[sample_size:]
+        self.kind_rows: dict[str, list] = {}
+
+    def _sample(self, conditions: list[str]) -> list:
+        """The first sample_size + 1 matches in table order, each with where it lies in the table."""
+        return self.connection.execute(
+            text(
+                "SELECT kind, id, (ctid::text::point)[0]::bigint AS block, (ctid::text::point)[1]::int AS slot, "
+                f"popularity, published_at, price_fen, {self.score} AS score, "
+                "(SELECT pg_relation_size('search_document') / current_setting('block_size')::int) AS table_pages, "
+                "(SELECT reltuples / NULLIF(relpages, 0) FROM pg_class WHERE oid = 'search_document'::regclass) "
+                f"AS rows_per_page FROM search_document WHERE {_where(conditions)} LIMIT :sample"
+            ),
+            dict(self.params, sample=self.sample_size + 1),
+        ).all()
+
+    def count(self) -> tuple[int, dict[str, int]]:
+        """The total for the query's kind, and the count for every kind."""
+        counts = {name: 0 for name in KINDS}
+        for row in self.rows:
+            counts[row.kind] = counts.get(row.kind, 0) + 1
+        if self.truncated:
+            spread = _spread(self.rows)
+            # Few of a kind among the most popular matches say little about how many there are:
+            # such kinds are sampled again on their own.
+            rare = [name for name in KINDS if counts[name] * 10 < len(self.rows)]
+            for name in KINDS:
+                counts[name] = round(counts[name] * spread)
+            if rare:
+                rows = self._sample(self.conditions + [f"kind IN ({', '.join(repr(name) for name in rare)})"])
+                truncated = len(rows) > self.sample_size
+                del rows[self.sample_size:]
+                rare_spread = _spread(rows) if truncated else 1.0
+                for name in rare:
+                    self.kind_rows[name] = [row for row in rows if row.kind == name]
+                    counts[name] = round(len(self.kind_rows[name]) * rare_spread)
+        total = counts.get(self.kind, 0) if self.kind else sum(counts.values())
+        return total, counts
+
+    def _kind_rows(self, kind: str) -> list:
+        if kind not in self.kind_rows:
+            self.kind_rows[kind] = self._sample(self.conditions + [f"kind = '{kind}'"])
+        return self.kind_rows[kind]
+
+    def page(self) -> list[tuple[str, int, float]]:
+        """(kind, id, score) of the requested page, in order."""
+        start = (self.page_number - 1) * self.per_page
+        end = start + self.per_page
+        if self.truncated and (self.sort != "relevance" or not self.has_text):
+            return self._exact_page(start)
+        candidates = [row for row in self.rows if self.kind is None or row.kind == self.kind]
+        if self.truncated and self.kind and len(candidates) < min(end, self.sample_size):
+            # The sample of every kind holds too few of this one: sample this kind alone.
+            candidates = self._kind_rows(self.kind)[:self.sample_size]
+        candidates.sort(key=_sort_key(self.sort))
+        return [(row.kind, row.id, float(row.score)) for row in candidates[start:end]]
+
+    def _exact_page(self, start: int) -> list[tuple[str, int, float]]:
+        sort = "popular" if self.sort == "relevance" else self.sort  # relevance without words
+        # Here the planner may pick anything: walking a b-tree in sort order is often best.
+        self.connection.exec_driver_sql("SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on")
+        conditions = self.conditions + ([f"kind = '{self.kind}'"] if self.kind else [])
+        rows = self.connection.execute(
+            text(
+                f"SELECT kind, id, {self.score} AS score FROM (SELECT kind, id, search_vector FROM search_document "
+                f"WHERE {_where(conditions)} ORDER BY {_SORT_ORDER[sort]}, kind, id "
+                "LIMIT :limit OFFSET :offset) AS page_rows"
+            ),
+            dict(self.params, limit=self.per_page, offset=start),
+        )
+        return [(kind, doc_id, float(score)) for kind, doc_id, score in rows]
+
+
+def _spread(rows: list) -> float:
+    """How many times the sample's stretch of the table fits into the table from where it began:
+    the matches of a broad query are spread evenly, so their count scales the same."""
+    first = min(rows, key=lambda row: (row.block, row.slot))
+    last = max(rows, key=lambda row: (row.block, row.slot))
+    per_page = first.rows_per_page or len(rows) / (last.block - first.block + 1)
+    start = first.block + (first.slot - 1) / per_page
+    spanned = last.block + last.slot / per_page - start
+    return max(1.0, (first.table_pages - start) / spanned) if spanned > 0 else 1.0
+
+
+def _where(conditions: list[str]) -> str:
+    return " AND ".join(conditions) or "TRUE"
+
+
+def _sort_key(sort: str):
+    """The Python twin of _SORT_ORDER, and relevance: score, then popularity, then newest."""
+    def newest(row) -> tuple:
+        return (row.published_at is None, -(row.published_at.timestamp() if row.published_at else 0.0))
+
+    def price(row, sign: int) -> tuple:
+        return (row.price_fen is None, sign * (row.price_fen or 0))
+
+    keys = {
+        "relevance": lambda row: (-row.score, -row.popularity, *newest(row), row.kind, row.id),
+        "newest": lambda row: (*newest(row), -row.popularity, row.kind, row.id),
+        "price_asc": lambda row: (*price(row, 1), -row.popularity, row.kind, row.id),
+        "price_desc": lambda row: (*price(row, -1), -row.popularity, row.kind, row.id),
+        "popular": lambda row: (-row.popularity, *newest(row), row.kind, row.id),
+    }
+    return keys[sort]
+
+
+def _documents(connection: Connection, ranked: list[tuple[str, int, float]]) -> list[tuple]:
+    """The stored rows of these (kind, id, score) keys, in the same order, each with its score."""
+    if not ranked:
+        return []
+    rows = connection.execute(
+        text(
+            "SELECT kind, id, title, tags, body, url, version, published_at, popularity, category, price_fen, "
+            "in_stock, image_url, subtitle FROM search_document "
+            "WHERE (kind, id) IN (SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:ids AS bigint[])))"
+        ),
+        {"kinds": [kind for kind, _, _ in ranked], "ids": [doc_id for _, doc_id, _ in ranked]},
+    )
+    by_key = {(row.kind, row.id): row for row in rows}
+    return [(by_key[(kind, doc_id)], score) for kind, doc_id, score in ranked if (kind, doc_id) in by_key]
+
+
+def _clean(value: str | None) -> str:
+    """Text PostgreSQL can store: no NUL characters, no lone surrogates."""
+    if not value:
+        return ""
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _lexeme_groups(text_: str) -> list[list[str]]:
+    groups = []
+    for group in query_groups(text_):
+        kept = [term for term in group if _LEXEME.fullmatch(term)]
+        if kept:
+            groups.append(kept)
+    return groups
+
+
+def _tsquery_group(group: list[str], *, weights: str = "") -> str:
+    alternatives = " | ".join(f"'{term}'{':' + weights if weights else ''}" for term in group)
+    return f"({alternatives})" if len(group) > 1 else alternatives
+
+
+def _prefix_lexeme(cleaned: str, last_group: list[str]) -> tuple[str | None, str | None]:
+    """The lexeme prefix to complete for the last word typed, and (for English) the typed word the
+    titles must really contain. A stem can be shorter than the typed part of its word (moisturiz…
+    indexes as moistur), so English prefixes are cut back and the titles checked afterwards."""
+    words = _RUN.findall(fold(cleaned))
+    if not words:
+        return None, None
+    word = words[-1]
+    if not word.isascii():
+        return (last_group[0] if _LEXEME.fullmatch(last_group[0]) else None), None
+    if len(word) <= 3:
+        return (word if _LEXEME.fullmatch(word) else None), None
+    stemmed = stem(word)
+    common = 0
+    while common < min(len(word), len(stemmed)) and word[common] == stemmed[common]:
+        common += 1
+    prefix = word[:max(3, min(common, len(word) - 3))]
+    return (prefix if _LEXEME.fullmatch(prefix) else None), word
+
+
+def _filters(query: SearchQuery) -> tuple[list[str], dict]:
+    conditions: list[str] = []
+    params: dict = {}
+    if query.category:
+        conditions.append("category = :category")
+        params["category"] = _clean(query.category)
+    if query.price_min_fen is not None:
+        conditions.append("price_fen >= :price_min")
+        params["price_min"] = max(-_MAX_FEN, min(_MAX_FEN, int(query.price_min_fen)))
+    if query.price_max_fen is not None:
+        conditions.append("price_fen <= :price_max")
+        params["price_max"] = max(-_MAX_FEN, min(_MAX_FEN, int(query.price_max_fen)))
+    if query.in_stock:
+        conditions.append("in_stock IS TRUE")
+    return conditions, params
+
+
+def _analysed(value: str, vocabulary: set[str]) -> str:
+    """The space-joined terms of `value`; its words, unstemmed, go into `vocabulary`."""
+    value = value[:_MAX_ANALYSED_CHARS]
+    found = terms(value)
+    folded = fold(value)  # one character for one character: term offsets point into it too
+    for term in found:
+        word = folded[term.start:term.end]
+        if 2 <= len(word) <= _MAX_VOCABULARY_WORD and not word.isdigit() and _LEXEME.fullmatch(word):
+            vocabulary.add(word)
+    return " ".join(term.text for term in found if _LEXEME.fullmatch(term.text))
+
+
+def _row(document: Document, vocabulary: Counter[str]) -> dict:
+    title = _clean(document.title)
+    tags = _clean(document.tags)
+    body = _clean(document.body)
+    words: set[str] = set()
+    row = {
+        "kind": _clean(document.kind),
+        "id": int(document.id),
+        "title": title,
+        "tags": tags,
+        "body": body,
+        "url": _clean(document.url),
+        "version": _clean(document.version),
+        "published_at": document.published_at,
+        "popularity": int(document.popularity or 0),
+        "category": _clean(document.category) or None,
+        "price_fen": document.price_fen,
+        "in_stock": document.in_stock,
+        "image_url": _clean(document.image_url) or None,
+        "subtitle": _clean(document.subtitle),
+        "title_terms": _analysed(title, words),
+        "tags_terms": _analysed(tags, words),
+        "body_terms": _analysed(body, words),
+    }
+    vocabulary.update(words)
+    return row
+
+
+def _copy_documents(connection: Connection, documents: Iterable[Document], vocabulary: Counter[str]) -> None:
+    """Bulk load through COPY into a staging table, then build the vectors in one INSERT … SELECT."""
+    connection.exec_driver_sql(
+        "CREATE TEMPORARY TABLE search_document_load (LIKE search_document INCLUDING DEFAULTS, "
+        "title_terms text, tags_terms text, body_terms text) ON COMMIT DROP"
+    )
+    names = _COLUMNS + _ANALYSED
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY search_document_load ({', '.join(names)}) FROM STDIN") as copy:
+            for document in documents:
+                row = _row(document, vocabulary)
+                copy.write_row([row[name] for name in names])
+    connection.exec_driver_sql(
+        f"INSERT INTO search_document ({', '.join(_COLUMNS)}, search_vector) "
+        f"SELECT {', '.join(_COLUMNS)}, "
+        + _VECTOR_SQL.format(title="title_terms", tags="tags_terms", body="body_terms")
+        # Most popular first: the table order is the order broad queries sample matches in.
+        + " FROM search_document_load ORDER BY popularity DESC, kind, id ON CONFLICT (kind, id) DO NOTHING"
+    )
+
+
+def _variants(word: str) -> set[str]:
+    return {word} | {word[:at] + word[at + 1:] for at in range(len(word))}
+
+
+def _add_vocabulary(connection: Connection, vocabulary: Counter[str]) -> None:
+    if not vocabulary:
+        return
+    words = sorted(vocabulary)
+    connection.execute(_ADD_TERMS, {"terms": words, "counts": [vocabulary[word] for word in words]})
+    pairs = sorted({(variant, word) for word in words for variant in _variants(word) if variant})
+    for batch in _batches(pairs, 50_000):
+        connection.execute(_ADD_VARIANTS, {"variants": [v for v, _ in batch], "terms": [w for _, w in batch]})
+
+
+def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _correction(connection: Connection, text_: str, query: SearchQuery) -> str | None:
+    """A query one edit away per word, from the index's own words, that finds something; or None."""
+    folded = fold(text_)
+    chunks = [(match.start(), match.end(), match.group()) for match in _RUN.finditer(folded)]
+    if not chunks:
+        return None
+    pieces = {chunk for _, _, chunk in chunks}
+    words_of = {chunk: [t.text for t in terms(chunk, stems=False) if t.text == chunk[t.start:t.end]] for chunk in pieces}
+    lookups = pieces | {word for words in words_of.values() for word in words}
+    lookups = {word for word in lookups if len(word) <= _MAX_VOCABULARY_WORD}
+    known = set(
+        connection.execute(text("SELECT term FROM search_term WHERE term = ANY(:words)"), {"words": sorted(lookups)}).scalars()
+    )
+    unknown = {word for word in lookups if word not in known and len(word) >= 2}
+    variants = sorted({variant for word in unknown for variant in _variants(word)})
+    candidates: dict[str, int] = {}
+    if variants:
+        for term, doc_count in connection.execute(
+            text(
+                "SELECT DISTINCT t.term, t.doc_count FROM search_term_variant AS v JOIN search_term AS t "
+                "ON t.term = v.term WHERE v.variant = ANY(:variants)"
+            ),
+            {"variants": variants},
+        ):
+            candidates[term] = doc_count
+
+    def best(word: str) -> str | None:
+        limit = 1 if len(word) < 6 else 2
+        scored = [
+            (distance, -count, candidate)
+            for candidate, count in candidates.items()
+            if (distance := _edit_distance(word, candidate)) <= limit
+        ]
+        return min(scored)[2] if scored else None
+
+    changed = False
+    out: list[str] = []
+    cursor = 0
+    for start, end, chunk in chunks:
+        out.append(folded[cursor:start])
+        cursor = end
+        replacement = chunk
+        words = words_of[chunk]
+        if chunk in known or (words and all(word in known or len(word) < 2 for word in words)):
+            pass
+        elif corrected := best(chunk):
+            replacement = corrected
+        else:
+            replacement = "".join(
+                (best(word) or word) if word in unknown else word for word in words
+            ) if words and "".join(words) == chunk else chunk
+        changed = changed or replacement != chunk
+        out.append(replacement)
+    out.append(folded[cursor:])
+    if not changed:
+        return None
+    suggestion = " ".join("".join(out).split())
+    groups = _lexeme_groups(suggestion)
+    if not groups:
+        return None
+    conditions, params = _filters(query)
+    conditions.insert(0, "search_vector @@ to_tsquery('simple', :tsquery)")
+    params["tsquery"] = " & ".join(_tsquery_group(group) for group in groups)
+    found = connection.execute(
+        text(f"SELECT 1 FROM search_document WHERE {' AND '.join(conditions)} LIMIT 1"), params
+    ).first()
+    return suggestion if found else None
+
+
+def _hit(row, score: float, wanted: set[str]) -> Hit:
+    document = Document(
+        kind=row.kind,
+        id=row.id,
+        title=row.title,
+        tags=row.tags,
+        body=row.body,
+        url=row.url,
+        version=row.version,
+        published_at=row.published_at,
+        popularity=row.popularity,
+        category=row.category,
+        price_fen=row.price_fen,
+        in_stock=row.in_stock,
+        image_url=row.image_url,
+        subtitle=row.subtitle,
+    )
+    return Hit(
+        document=document,
+        score=score,
+        title_html=highlight(document.title, wanted),
+        snippet_html=snippet(document.body, wanted),
+    )
+
+
+def highlight(value: str, wanted: set[str]) -> Markup:
+    """`value` escaped, with the words that analyse to one of `wanted` wrapped in <mark>."""
+    spans: list[list[int]] = []
+    if wanted:
+        for term in sorted(terms(value), key=lambda found: (found.start, found.end)):
+            if term.text not in wanted:
+                continue
+            if spans and term.start <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], term.end)
+            else:
+                spans.append([term.start, term.end])
+    out = []
+    cursor = 0
+    for start, end in spans:
+        out.append(str(escape(value[cursor:start])))
+        out.append(f"<mark>{escape(value[start:end])}</mark>")
+        cursor = end
+    out.append(str(escape(value[cursor:])))
+    return Markup("".join(out))
+
+
+def snippet(body: str, wanted: set[str], *, length: int = _SNIPPET_CHARS) -> Markup:
+    """A short excerpt of `body` around the first place a wanted word appears, highlighted."""
+    if not body:
+        return Markup("")
+    folded = fold(body)
+    first = min((at for word in wanted if (at := folded.find(word)) >= 0), default=0)
+    start = max(0, first - _SNIPPET_LEAD)
+    if start:
+        space = body.rfind(" ", max(0, start - 15), first)
+        start = space + 1 if space >= 0 else start
+    end = min(len(body), start + length)
+    excerpt = highlight(body[start:end], wanted)
+    lead = "…" if start else ""
+    tail = "…" if end < len(body) else ""
+    return Markup(lead) + excerpt + Markup(tail)
