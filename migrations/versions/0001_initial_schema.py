@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 22:41:39.360412
+Create Date: 2026-11-21 22:45:19.782472
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,6 +84,15 @@ def upgrade() -> None:
     with op.batch_alter_table('upload', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_upload_owner_id'), ['owner_id'], unique=False)
 
+    op.create_table('webhook_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('provider', 'event_id', name='uq_webhook_provider_event')
+    )
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
@@ -106,6 +115,23 @@ def upgrade() -> None:
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_account_email'), ['email'], unique=True)
         batch_op.create_index(batch_op.f('ix_user_account_handle_key'), ['handle_key'], unique=True)
+
+    op.create_table('address',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('mobile', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('province', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('city', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('district', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('is_default', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('address', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_address_user_id'), ['user_id'], unique=False)
 
     op.create_table('article',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -137,6 +163,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_article_is_hidden'), ['is_hidden'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_published_at'), ['published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_article_status'), ['status'], unique=False)
+
+    op.create_table('cart',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token')
+    )
+    with op.batch_alter_table('cart', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cart_owner_id'), ['owner_id'], unique=False)
+
+    op.create_table('checkout',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('total_fen', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('payment_provider', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('paid_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('idempotency_key')
+    )
+    with op.batch_alter_table('checkout', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_checkout_buyer_id'), ['buyer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_checkout_status'), ['status'], unique=False)
 
     op.create_table('creator_application',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -179,6 +236,22 @@ def upgrade() -> None:
     with op.batch_alter_table('password_reset_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_password_reset_token_token_hash'), ['token_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_password_reset_token_user_id'), ['user_id'], unique=False)
+
+    op.create_table('payout',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('creator_id', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('paid_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('paid_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['creator_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['paid_by_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('payout', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payout_creator_id'), ['creator_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payout_status'), ['status'], unique=False)
 
     op.create_table('share_link',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -298,6 +371,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_comment_author_created', ['author_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_comment_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('checkout_id', sa.Integer(), nullable=False),
+    sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('provider_ref', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['checkout_id'], ['checkout.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('checkout_id'),
+    sa.UniqueConstraint('provider', 'provider_ref', name='uq_payment_provider_ref')
+    )
     op.create_table('product',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('shop_id', sa.Integer(), nullable=False),
@@ -339,6 +424,43 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_share_click_clicked_at'), ['clicked_at'], unique=False)
         batch_op.create_index('ix_share_click_link_visitor_time', ['link_id', 'visitor_hash', 'clicked_at'], unique=False)
 
+    op.create_table('shop_order',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('checkout_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('shop_id', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('total_fen', sa.Integer(), nullable=False),
+    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('mobile', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('province', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('city', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('district', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('address_detail', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('carrier', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('tracking_number', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('paid_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('shipped_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('return_window_ends_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('completed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('cancelled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['checkout_id'], ['checkout.id'], ),
+    sa.ForeignKeyConstraint(['shop_id'], ['shop.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('number')
+    )
+    with op.batch_alter_table('shop_order', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shop_order_buyer_id'), ['buyer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shop_order_checkout_id'), ['checkout_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shop_order_return_window_ends_at'), ['return_window_ends_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shop_order_shop_id'), ['shop_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shop_order_status'), ['status'], unique=False)
+
     op.create_table('article_product',
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -349,6 +471,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('article_product', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_article_product_product_id'), ['product_id'], unique=False)
+
+    op.create_table('cart_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cart_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('beneficiary_id', sa.Integer(), nullable=True),
+    sa.Column('attribution_source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('attribution_ref', sa.Integer(), nullable=True),
+    sa.Column('added_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name='ck_cart_line_quantity_positive'),
+    sa.ForeignKeyConstraint(['beneficiary_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['cart_id'], ['cart.id'], ),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('cart_id', 'product_id', name='uq_cart_line_product')
+    )
+    with op.batch_alter_table('cart_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cart_line_cart_id'), ['cart_id'], unique=False)
 
     op.create_table('comment_report',
     sa.Column('comment_id', sa.Integer(), nullable=False),
@@ -387,6 +528,48 @@ def upgrade() -> None:
         batch_op.create_index('ix_notification_recipient_updated', ['recipient_id', 'updated_at'], unique=False)
         batch_op.create_index('uq_notification_unread_group', ['recipient_id', 'group_key'], unique=True, sqlite_where=sa.text('read_at IS NULL'), postgresql_where=sa.text('read_at IS NULL'))
 
+    op.create_table('order_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('from_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('to_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['order_id'], ['shop_order.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('order_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_event_order_id'), ['order_id'], unique=False)
+
+    op.create_table('order_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('unit_price_fen', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('line_total_fen', sa.Integer(), nullable=False),
+    sa.Column('commission_bp', sa.Integer(), nullable=False),
+    sa.Column('beneficiary_id', sa.Integer(), nullable=True),
+    sa.Column('attribution_source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('attribution_ref', sa.Integer(), nullable=True),
+    sa.Column('refunded_quantity', sa.Integer(), nullable=False),
+    sa.Column('refunded_fen', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name='ck_order_line_quantity_positive'),
+    sa.CheckConstraint('refunded_fen >= 0 AND refunded_fen <= line_total_fen', name='ck_order_line_refund_amount'),
+    sa.CheckConstraint('refunded_quantity >= 0 AND refunded_quantity <= quantity', name='ck_order_line_refund_quantity'),
+    sa.ForeignKeyConstraint(['beneficiary_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['order_id'], ['shop_order.id'], ),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('order_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_order_line_beneficiary_id'), ['beneficiary_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_line_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_line_product_id'), ['product_id'], unique=False)
+
     op.create_table('product_image',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -400,15 +583,87 @@ def upgrade() -> None:
     with op.batch_alter_table('product_image', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_image_product_id'), ['product_id'], unique=False)
 
+    op.create_table('ledger_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('txn_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('account', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('order_line_id', sa.Integer(), nullable=True),
+    sa.Column('payout_id', sa.Integer(), nullable=True),
+    sa.Column('memo', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['shop_order.id'], ),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], ),
+    sa.ForeignKeyConstraint(['payout_id'], ['payout.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_entry_account'), ['account'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_order_line_id'), ['order_line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_payout_id'), ['payout_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_txn_id'), ['txn_id'], unique=False)
+
+    op.create_table('refund_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_line_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('decided_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.CheckConstraint('quantity > 0', name='ck_refund_quantity_positive'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], ),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['user_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('refund_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refund_request_order_line_id'), ['order_line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refund_request_status'), ['status'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('refund_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refund_request_status'))
+        batch_op.drop_index(batch_op.f('ix_refund_request_order_line_id'))
+
+    op.drop_table('refund_request')
+    with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_txn_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_payout_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_order_line_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_order_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_created_at'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_account'))
+
+    op.drop_table('ledger_entry')
     with op.batch_alter_table('product_image', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_image_product_id'))
 
     op.drop_table('product_image')
+    with op.batch_alter_table('order_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_line_product_id'))
+        batch_op.drop_index(batch_op.f('ix_order_line_order_id'))
+        batch_op.drop_index(batch_op.f('ix_order_line_beneficiary_id'))
+
+    op.drop_table('order_line')
+    with op.batch_alter_table('order_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_order_event_order_id'))
+
+    op.drop_table('order_event')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('uq_notification_unread_group', sqlite_where=sa.text('read_at IS NULL'), postgresql_where=sa.text('read_at IS NULL'))
         batch_op.drop_index('ix_notification_recipient_updated')
@@ -420,10 +675,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_comment_report_created_at'))
 
     op.drop_table('comment_report')
+    with op.batch_alter_table('cart_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cart_line_cart_id'))
+
+    op.drop_table('cart_line')
     with op.batch_alter_table('article_product', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_article_product_product_id'))
 
     op.drop_table('article_product')
+    with op.batch_alter_table('shop_order', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shop_order_status'))
+        batch_op.drop_index(batch_op.f('ix_shop_order_shop_id'))
+        batch_op.drop_index(batch_op.f('ix_shop_order_return_window_ends_at'))
+        batch_op.drop_index(batch_op.f('ix_shop_order_checkout_id'))
+        batch_op.drop_index(batch_op.f('ix_shop_order_buyer_id'))
+
+    op.drop_table('shop_order')
     with op.batch_alter_table('share_click', schema=None) as batch_op:
         batch_op.drop_index('ix_share_click_link_visitor_time')
         batch_op.drop_index(batch_op.f('ix_share_click_clicked_at'))
@@ -436,6 +703,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_product_category_id'))
 
     op.drop_table('product')
+    op.drop_table('payment')
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comment_parent_id'))
         batch_op.drop_index('ix_comment_author_created')
@@ -474,6 +742,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_share_link_code'))
 
     op.drop_table('share_link')
+    with op.batch_alter_table('payout', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payout_status'))
+        batch_op.drop_index(batch_op.f('ix_payout_creator_id'))
+
+    op.drop_table('payout')
     with op.batch_alter_table('password_reset_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_password_reset_token_user_id'))
         batch_op.drop_index(batch_op.f('ix_password_reset_token_token_hash'))
@@ -488,6 +761,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_creator_application_status'))
 
     op.drop_table('creator_application')
+    with op.batch_alter_table('checkout', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_checkout_status'))
+        batch_op.drop_index(batch_op.f('ix_checkout_buyer_id'))
+
+    op.drop_table('checkout')
+    with op.batch_alter_table('cart', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cart_owner_id'))
+
+    op.drop_table('cart')
     with op.batch_alter_table('article', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_article_status'))
         batch_op.drop_index(batch_op.f('ix_article_published_at'))
@@ -495,11 +777,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_article_author_id'))
 
     op.drop_table('article')
+    with op.batch_alter_table('address', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_address_user_id'))
+
+    op.drop_table('address')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_handle_key'))
         batch_op.drop_index(batch_op.f('ix_user_account_email'))
 
     op.drop_table('user_account')
+    op.drop_table('webhook_event')
     with op.batch_alter_table('upload', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_upload_owner_id'))
 

@@ -15,6 +15,8 @@ from zhongcao.accounts import models as _accounts_models  # noqa: F401
 from zhongcao.articles import models as _articles_models  # noqa: F401
 from zhongcao.attribution import models as _attribution_models  # noqa: F401
 from zhongcao.catalog import models as _catalog_models  # noqa: F401
+from zhongcao.commerce import models as _commerce_models  # noqa: F401
+from zhongcao.ledger import models as _ledger_models  # noqa: F401
 from zhongcao.media import models as _media_models  # noqa: F401
 from zhongcao.pagecache import models as _pagecache_models  # noqa: F401
 from zhongcao.pagecache import services as _pagecache_listeners  # noqa: F401  (registers the flush hooks)

@@ -226,7 +226,8 @@ def test_a_human_click_sets_a_signed_http_only_lax_cookie_for_the_window(client,
 
 @pytest.mark.parametrize("app_overrides", [{"ENV": "production", "SITE_URL": "https://zhongcao.example", "ATTRIBUTION_WINDOW_DAYS": 3}])
 def test_in_production_the_cookie_is_secure_and_the_window_is_configurable(client, share_code):
-    response = client.get(f"/s/{share_code}", headers=BROWSER)
+    # Production trusts only SITE_URL's host.
+    response = client.get(f"/s/{share_code}", headers={**BROWSER, "Host": "zhongcao.example"})
 
     morsel = _set_cookie(response)[clicks.ATTRIBUTION_COOKIE]
     assert morsel["secure"]

@@ -13,10 +13,12 @@ is two indexed lookups and needs no extension such as pg_trgm.
 """
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 
 from markupsafe import Markup, escape
 from sqlalchemy import text
@@ -84,7 +86,7 @@ _ADD_VARIANTS = text(
     "SELECT * FROM unnest(CAST(:variants AS text[]), CAST(:terms AS text[])) "
     "ON CONFLICT DO NOTHING"
 )
-# SQL ORDER BY per sort for the exact path; `_sort_key` below is the same order in Python.
+# SQL ORDER BY per sort for the exact path; `_SORT_KEYS` below is the same order in Python.
 _SORT_ORDER = {
     "newest": "published_at DESC NULLS LAST, popularity DESC",
     "price_asc": "price_fen ASC NULLS LAST, popularity DESC",
@@ -252,6 +254,10 @@ class PostgresBackend:
             ).scalar_one()
 
 
+# Columns of a sampled row (plain tuples: a broad query reads a thousand of them).
+_KIND, _ID, _BLOCK, _SLOT, _POPULARITY, _PUBLISHED, _PRICE, _SCORE, _TABLE_PAGES, _ROWS_PER_PAGE, _KINDS_SEEN = range(11)
+
+
 class _Matcher:
     """One query's matching rows: a sample of the first SAMPLE_SIZE + 1 in table order, the counts
     per kind (exact, or estimated past the sample), and one page of (kind, id, score) in order."""
@@ -281,43 +287,50 @@ class _Matcher:
         del self.rows[sample_size:]
         self.kind_rows: dict[str, list] = {}
 
-    def _sample(self, conditions: list[str]) -> list:
-        """The first sample_size + 1 matches in table order, each with where it lies in the table."""
+    def _sample(self, conditions: list[str]) -> list[tuple]:
+        """The first sample_size + 1 matches in table order, each with where it lies in the table,
+        plus (the same on every row) the table's size and the kinds its statistics have seen."""
         return self.connection.execute(
             text(
-                "SELECT kind, id, (ctid::text::point)[0]::bigint AS block, (ctid::text::point)[1]::int AS slot, "
-                f"popularity, published_at, price_fen, {self.score} AS score, "
-                "(SELECT pg_relation_size('search_document') / current_setting('block_size')::int) AS table_pages, "
-                "(SELECT reltuples / NULLIF(relpages, 0) FROM pg_class WHERE oid = 'search_document'::regclass) "
-                f"AS rows_per_page FROM search_document WHERE {_where(conditions)} LIMIT :sample"
+                "SELECT kind, id, (ctid::text::point)[0]::bigint, (ctid::text::point)[1]::int, popularity, "
+                "COALESCE(extract(epoch FROM published_at)::float8, '-Infinity'), price_fen, "
+                f"{self.score}, "
+                "(SELECT pg_relation_size('search_document') / current_setting('block_size')::int), "
+                "(SELECT reltuples / NULLIF(relpages, 0) FROM pg_class WHERE oid = 'search_document'::regclass), "
+                # The kinds in the table, when the statistics list every one of them.
+                "(SELECT most_common_vals::text FROM pg_stats WHERE schemaname = current_schema() "
+                "AND tablename = 'search_document' AND attname = 'kind' "
+                "AND n_distinct = array_length(most_common_vals::text::text[], 1)) "
+                f"FROM search_document WHERE {_where(conditions)} LIMIT :sample"
             ),
             dict(self.params, sample=self.sample_size + 1),
         ).all()
 
     def count(self) -> tuple[int, dict[str, int]]:
         """The total for the query's kind, and the count for every kind."""
-        counts = {name: 0 for name in KINDS}
+        counts = dict.fromkeys(KINDS, 0)
         for row in self.rows:
-            counts[row.kind] = counts.get(row.kind, 0) + 1
+            counts[row[_KIND]] = counts.get(row[_KIND], 0) + 1
         if self.truncated:
             spread = _spread(self.rows)
+            seen = self.rows[0][_KINDS_SEEN]
+            present = set(seen.strip("{}").split(",")) if seen else set(KINDS)
             # Few of a kind among the most popular matches say little about how many there are:
-            # such kinds are sampled again on their own.
-            rare = [name for name in KINDS if counts[name] * 10 < len(self.rows)]
-            for name in KINDS:
-                counts[name] = round(counts[name] * spread)
+            # such kinds (if the table holds any) are sampled again on their own.
+            rare = [name for name in KINDS if counts[name] * 10 < len(self.rows) and name in present]
+            counts = {name: round(count * spread) for name, count in counts.items()}
             if rare:
                 rows = self._sample(self.conditions + [f"kind IN ({', '.join(repr(name) for name in rare)})"])
                 truncated = len(rows) > self.sample_size
                 del rows[self.sample_size:]
                 rare_spread = _spread(rows) if truncated else 1.0
                 for name in rare:
-                    self.kind_rows[name] = [row for row in rows if row.kind == name]
+                    self.kind_rows[name] = [row for row in rows if row[_KIND] == name]
                     counts[name] = round(len(self.kind_rows[name]) * rare_spread)
         total = counts.get(self.kind, 0) if self.kind else sum(counts.values())
         return total, counts
 
-    def _kind_rows(self, kind: str) -> list:
+    def _kind_rows(self, kind: str) -> list[tuple]:
         if kind not in self.kind_rows:
             self.kind_rows[kind] = self._sample(self.conditions + [f"kind = '{kind}'"])
         return self.kind_rows[kind]
@@ -328,12 +341,12 @@ class _Matcher:
         end = start + self.per_page
         if self.truncated and (self.sort != "relevance" or not self.has_text):
             return self._exact_page(start)
-        candidates = [row for row in self.rows if self.kind is None or row.kind == self.kind]
+        candidates = [row for row in self.rows if self.kind is None or row[_KIND] == self.kind]
         if self.truncated and self.kind and len(candidates) < min(end, self.sample_size):
             # The sample of every kind holds too few of this one: sample this kind alone.
             candidates = self._kind_rows(self.kind)[:self.sample_size]
-        candidates.sort(key=_sort_key(self.sort))
-        return [(row.kind, row.id, float(row.score)) for row in candidates[start:end]]
+        ordered = heapq.nsmallest(end, candidates, key=_SORT_KEYS[self.sort])
+        return [(row[_KIND], row[_ID], float(row[_SCORE])) for row in ordered[start:end]]
 
     def _exact_page(self, start: int) -> list[tuple[str, int, float]]:
         sort = "popular" if self.sort == "relevance" else self.sort  # relevance without words
@@ -351,37 +364,30 @@ class _Matcher:
         return [(kind, doc_id, float(score)) for kind, doc_id, score in rows]
 
 
-def _spread(rows: list) -> float:
+def _spread(rows: list[tuple]) -> float:
     """How many times the sample's stretch of the table fits into the table from where it began:
     the matches of a broad query are spread evenly, so their count scales the same."""
-    first = min(rows, key=lambda row: (row.block, row.slot))
-    last = max(rows, key=lambda row: (row.block, row.slot))
-    per_page = first.rows_per_page or len(rows) / (last.block - first.block + 1)
-    start = first.block + (first.slot - 1) / per_page
-    spanned = last.block + last.slot / per_page - start
-    return max(1.0, (first.table_pages - start) / spanned) if spanned > 0 else 1.0
+    first = min(rows, key=itemgetter(_BLOCK, _SLOT))
+    last = max(rows, key=itemgetter(_BLOCK, _SLOT))
+    per_page = first[_ROWS_PER_PAGE] or len(rows) / (last[_BLOCK] - first[_BLOCK] + 1)
+    start = first[_BLOCK] + (first[_SLOT] - 1) / per_page
+    spanned = last[_BLOCK] + last[_SLOT] / per_page - start
+    return max(1.0, (first[_TABLE_PAGES] - start) / spanned) if spanned > 0 else 1.0
 
 
 def _where(conditions: list[str]) -> str:
     return " AND ".join(conditions) or "TRUE"
 
 
-def _sort_key(sort: str):
-    """The Python twin of _SORT_ORDER, and relevance: score, then popularity, then newest."""
-    def newest(row) -> tuple:
-        return (row.published_at is None, -(row.published_at.timestamp() if row.published_at else 0.0))
-
-    def price(row, sign: int) -> tuple:
-        return (row.price_fen is None, sign * (row.price_fen or 0))
-
-    keys = {
-        "relevance": lambda row: (-row.score, -row.popularity, *newest(row), row.kind, row.id),
-        "newest": lambda row: (*newest(row), -row.popularity, row.kind, row.id),
-        "price_asc": lambda row: (*price(row, 1), -row.popularity, row.kind, row.id),
-        "price_desc": lambda row: (*price(row, -1), -row.popularity, row.kind, row.id),
-        "popular": lambda row: (-row.popularity, *newest(row), row.kind, row.id),
-    }
-    return keys[sort]
+# The Python twins of _SORT_ORDER, and relevance: score, then popularity, then newest. A missing
+# publication time is -inf (last when newest first); a missing price sorts last either way.
+_SORT_KEYS = {
+    "relevance": lambda row: (-row[_SCORE], -row[_POPULARITY], -row[_PUBLISHED], row[_KIND], row[_ID]),
+    "newest": lambda row: (-row[_PUBLISHED], -row[_POPULARITY], row[_KIND], row[_ID]),
+    "price_asc": lambda row: (row[_PRICE] is None, row[_PRICE] or 0, -row[_POPULARITY], row[_KIND], row[_ID]),
+    "price_desc": lambda row: (row[_PRICE] is None, -(row[_PRICE] or 0), -row[_POPULARITY], row[_KIND], row[_ID]),
+    "popular": lambda row: (-row[_POPULARITY], -row[_PUBLISHED], row[_KIND], row[_ID]),
+}
 
 
 def _documents(connection: Connection, ranked: list[tuple[str, int, float]]) -> list[tuple]:
