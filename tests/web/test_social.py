@@ -80,9 +80,13 @@ def test_anonymous_readers_see_counts_and_sign_in_links_but_no_csrf_token(client
     html = _html(client.get("/@meimei/fang-shai"))
 
     assert '<a class="button secondary small" href="/signin?next=/@meimei/fang-shai" rel="nofollow">♡ 点赞 Like <span class="reaction-count">1</span></a>' in html
-    assert "<strong>真的好用</strong>" in html and "登录后参与评论" in html
     assert "csrf_token" not in html and "X-CSRFToken" not in html
     assert 'id="notification-count"' not in html
+    # Comments load into the page when scrolled to; the fragment is token-free for anonymous readers too.
+    assert f'hx-get="/articles/{article.id}/comments"' in html
+    section = _html(client.get(f"/articles/{article.id}/comments", headers=htmx("comment-section")))
+    assert "<strong>真的好用</strong>" in section and "登录后参与评论" in section
+    assert "csrf_token" not in section
 
 
 def test_anonymous_clicks_are_sent_to_sign_in(client, article):
@@ -141,8 +145,8 @@ def test_posting_a_comment_as_a_plain_form_redirects_back_to_the_comments(client
     response = client.post(f"/articles/{article.id}/comments", data={"body": "不用 JavaScript 也能评论"})
 
     assert response.status_code == 303
-    assert response.headers["Location"] == "/@meimei/fang-shai#comment-section"
-    assert "不用 JavaScript 也能评论" in _html(client.get("/@meimei/fang-shai"))
+    assert response.headers["Location"] == f"/articles/{article.id}/comments"
+    assert "不用 JavaScript 也能评论" in _html(client.get(response.headers["Location"]))
 
 
 def test_an_empty_or_too_long_comment_gets_a_422_with_a_clear_message_and_keeps_the_text(client, article, reader):
@@ -259,7 +263,7 @@ def test_moderation_queue_is_for_admins_and_hiding_shows_the_placeholder(client,
     assert "评论举报 Reported comments" in _html(client.get("/admin/"))
     assert fragment.status_code == 200 and _html(fragment).lstrip().startswith('<section id="comment-queue"')
     assert "没有待处理的举报" in _html(fragment)
-    page = _html(client.get("/@meimei/fang-shai"))
+    page = _html(client.get(f"/articles/{article.id}/comments"))
     assert "该评论已被隐藏 · This comment was hidden" in page and "违规内容" not in page
     assert unread(session, commenter) == 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
@@ -69,21 +70,21 @@ def _apply_bump(session: OrmSession, _context) -> None:
 
 
 class PageCache:
-    """A small per-process LRU of rendered pages: {(path, version): bytes}."""
+    """A small per-process LRU keyed by (key, content version): rendered pages, or page data."""
 
     def __init__(self, max_entries: int = 512) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[object, int], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, path: str, version: int) -> bytes | None:
+    def get(self, path: object, version: int) -> Any:
         with self._lock:
             body = self._entries.get((path, version))
             if body is not None:
                 self._entries.move_to_end((path, version))
             return body
 
-    def put(self, path: str, version: int, body: bytes) -> None:
+    def put(self, path: object, version: int, body: Any) -> None:
         with self._lock:
             self._entries[(path, version)] = body
             self._entries.move_to_end((path, version))

@@ -105,17 +105,29 @@ def get_public_article(session: Session, article_id: int) -> tuple[Article, User
 
 
 def reactions_for(session: Session, *, article_id: int, viewer_id: int | None) -> Reactions:
-    """The article's like and collect counts, and whether `viewer_id` (None: anonymous) liked or collected it."""
-    liked = collected = False
-    if viewer_id is not None:
-        liked = session.get(ArticleLike, (viewer_id, article_id)) is not None
-        collected = session.get(ArticleCollect, (viewer_id, article_id)) is not None
+    """The article's like and collect counts, and whether `viewer_id` (None: anonymous) liked or collected it.
+
+    One query of four scalar subqueries: this runs on every signed-in article view.
+    """
+    def counted(table):
+        return select(func.count()).select_from(table).where(table.article_id == article_id).scalar_subquery()
+
+    def mine(table):
+        return (
+            select(func.count()).select_from(table)
+            .where(table.article_id == article_id, table.user_id == (viewer_id if viewer_id is not None else -1))
+            .scalar_subquery()
+        )
+
+    like_count, collect_count, liked, collected = session.exec(
+        select(counted(ArticleLike), counted(ArticleCollect), mine(ArticleLike), mine(ArticleCollect))
+    ).one()
     return Reactions(
         article_id=article_id,
-        like_count=count(session, LIKE, article_id),
-        collect_count=count(session, COLLECT, article_id),
-        liked=liked,
-        collected=collected,
+        like_count=like_count,
+        collect_count=collect_count,
+        liked=bool(liked),
+        collected=bool(collected),
     )
 
 

@@ -20,11 +20,11 @@ from zhongcao.articles import services as articles
 from zhongcao.articles.models import KINDS, PUBLISHED
 from zhongcao.articles.remote_images import RemoteImageFetcher
 from zhongcao.config import PROJECT_ROOT
-from zhongcao.errors import DomainError
+from zhongcao.errors import DomainError, NotFound
 from zhongcao.extensions import limiter
 from zhongcao.media.services import media_url, store_upload
 from zhongcao.web import messages
-from zhongcao.web.page_cache import cached_page
+from zhongcao.web.page_cache import cached_data, cached_page
 from zhongcao.web.accounts import attach_error
 from zhongcao.web.auth import current_user_id, role_required
 from zhongcao.web.forms import REQUIRED
@@ -199,10 +199,25 @@ def show_revision(article_id: int, number: int):
 def show_article(handle: str, slug: str):
     # Views are counted by the page's beacon (share.record_article_view), not per render: the page may come from a cache.
     def render() -> str:
-        page = articles.get_article_page(db_session(), handle=handle, slug=slug, viewer_id=current_user_id())
+        page = _article_page(handle, slug)
         return render_template("articles/article_detail.html", page=page, seo=_seo(page))
 
     return cached_page(render)
+
+
+def _article_page(handle: str, slug: str) -> articles.ArticlePage:
+    """The public page data, shared by every reader until the content changes; the author gets their own."""
+    viewer_id = current_user_id()
+    key = ("article", handle.strip().lstrip("@").lower(), slug)
+    try:
+        page = cached_data(key, lambda: articles.get_article_page(db_session(), handle=handle, slug=slug, viewer_id=None))
+    except NotFound:
+        if viewer_id is None:
+            raise
+        return articles.get_article_page(db_session(), handle=handle, slug=slug, viewer_id=viewer_id)
+    if viewer_id is not None and viewer_id == page.author.id:
+        return articles.get_article_page(db_session(), handle=handle, slug=slug, viewer_id=viewer_id)
+    return page
 
 
 @bp.get("/help/writing")

@@ -6,6 +6,7 @@ every anonymous reader until the content version moves; see zhongcao.pagecache.s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Response, current_app, session as cookie_session
 from flask_login import current_user
@@ -14,11 +15,30 @@ from htmx_flask import request
 from zhongcao import db_session
 from zhongcao.pagecache.services import PageCache, current_version
 
+T = TypeVar("T")
+
 
 
 def _pages() -> PageCache:
     # One cache per app (so tests, each with its own app and database, never share pages).
     return current_app.extensions.setdefault("zhongcao.page_cache", PageCache(max_entries=1024))
+
+
+def _page_data() -> PageCache:
+    return current_app.extensions.setdefault("zhongcao.page_data_cache", PageCache(max_entries=1024))
+
+
+def cached_data(key: object, load: Callable[[], T]) -> T:
+    """What load() returns, kept per process until the content version moves (for every reader).
+
+    Only for data that is the same for every viewer, such as an article with its product cards filled.
+    """
+    version = current_version(db_session())
+    data = _page_data().get(key, version)
+    if data is None:
+        data = load()
+        _page_data().put(key, version, data)
+    return data
 
 
 def _cacheable() -> bool:

@@ -117,7 +117,8 @@ def post_comment(article_id: int):
     session = db_session()
     article, author = reactions.get_public_article(session, article_id)
     form = CommentForm()
-    back = safe_next(form.next.data, _article_url(article, author.handle) + "#comment-section")
+    # Without JavaScript the article page shows no comments (they load on scroll): go to the comments page.
+    back = safe_next(form.next.data, url_for("social.list_comments", article_id=article.id))
     if not current_user.is_authenticated:
         return _sign_in_first(back)
     reply_to_id = int(form.reply_to_id.data) if (form.reply_to_id.data or "").isdigit() else None
@@ -170,7 +171,8 @@ def _change_comment(comment_id: int, form: FlaskForm, change, *, done: str, erro
     session = db_session()
     view = comments.get_comment_view(session, comment_id=comment_id, viewer_id=current_user_id())
     article, author = reactions.get_public_article(session, view.comment.article_id)
-    back = safe_next(form.next.data, _article_url(article, author.handle) + "#comment-section")
+    # Without JavaScript the article page shows no comments (they load on scroll): go to the comments page.
+    back = safe_next(form.next.data, url_for("social.list_comments", article_id=article.id))
     if not current_user.is_authenticated:
         return _sign_in_first(back)
     error = _first_error(form)
