@@ -6,7 +6,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 export FLASK_APP := zhongcao
 
-.PHONY: serve dev test test-fast install migrate import bench-pages bench-search clean
+.PHONY: serve dev test test-fast install migrate import bench-pages bench-search bench-checkout clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,11 @@ serve: import
 dev: import
 	$(BIN)/flask --app 'zhongcao:create_app()' run --debug --host 127.0.0.1 --port $(PORT)
 
+# Both cores: every test makes its own database, index and ports, so workers never meet.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m 'not browser' -x -q $(PYTEST_ARGS)
@@ -42,6 +45,11 @@ bench-pages: import
 # Synthetic 100k products + 20k articles into both search backends (BENCH_SCALE=0.1 for a quick run).
 bench-search: $(STAMP)
 	$(BIN)/python bench/search.py
+
+# The HTTP checkout (add, review, place, sandbox pay) against gunicorn with 2 sync workers, 2 and 16
+# clients, on SQLite and (with ZHONGCAO_TEST_DATABASE_URL or ZHONGCAO_BENCH_DATABASE_URL) PostgreSQL.
+bench-checkout: $(STAMP)
+	$(BIN)/python bench/checkout.py
 
 clean:
 	rm -rf $(VENV) instance data .pytest_cache

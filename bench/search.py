@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import statistics
 import sys
 import tempfile
 import time

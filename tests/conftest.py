@@ -330,3 +330,80 @@ def make_article(session, make_user):
         return article
 
     return factory
+
+
+@pytest.fixture
+def make_order(session, make_user, make_product):
+    """Place a real order through cart → checkout (→ sandbox payment unless paid=False), one shop.
+
+    make_order(buyer=None, items=[(product, quantity)] or None, paid=True, now=None, beneficiary=None)
+    -> Order (reloaded): the first shop's order when the products come from several shops (拆单).
+    Without items, one new product (stock 10, ¥199.00, 10%) × 2 is bought.
+    A `beneficiary` (a user) is frozen on every line as an article credit.
+    """
+    from sqlmodel import select
+
+    from zhongcao.clock import utcnow
+    from zhongcao.commerce import addresses, cart, checkout, payments
+    from zhongcao.commerce.models import CartLine, Order
+
+    def factory(buyer=None, items=None, paid=True, now=None, beneficiary=None):
+        now = now or utcnow()
+        buyer = buyer or make_user()
+        items = items or [(make_product(), 2)]
+        address = addresses.find_default_address(session, user_id=buyer.id) or addresses.save_address(
+            session, user_id=buyer.id, recipient="张三", mobile="13800138000", province="上海市", city="上海市",
+            district="徐汇区", detail="漕溪北路 1 号",
+        )
+        own_cart = cart.open_cart(session, owner_id=buyer.id)
+        for product, quantity in items:
+            line = cart.add_to_cart(session, cart_id=own_cart.id, product_id=product.id, quantity=quantity,
+                                    buyer_id=buyer.id, now=now)
+            if beneficiary is not None:
+                line = session.get(CartLine, line.id)
+                line.beneficiary_id, line.attribution_source = beneficiary.id, "article"
+                session.add(line)
+                session.commit()
+        placed = checkout.place_order(session, buyer_id=buyer.id, cart_id=own_cart.id, address_id=address.id,
+                                      idempotency_key=uuid.uuid4().hex, now=now)
+        if paid:
+            payments.mark_checkout_paid(session, checkout_id=placed.id, provider="sandbox",
+                                        provider_ref=f"sandbox-{uuid.uuid4().hex}", amount_fen=placed.total_fen, now=now)
+        order = session.exec(select(Order).where(Order.checkout_id == placed.id).order_by(Order.id)).first()
+        session.refresh(order)
+        return order
+
+    return factory
+
+
+@pytest.fixture
+def make_address(session):
+    """make_address(user, **fields) -> Address: a saved shipping address (through commerce.addresses.save_address)."""
+    from zhongcao.commerce.addresses import save_address
+
+    def factory(user, **overrides):
+        fields = dict(recipient="张三", mobile="13800138000", province="上海市", city="上海市", district="徐汇区",
+                      detail="漕溪北路 1 号 101 室")
+        fields.update(overrides)
+        return save_address(session, user_id=user.id, **fields)
+
+    return factory
+
+
+@pytest.fixture
+def make_cart(session, make_user):
+    """make_cart(buyer=None, lines=[(product, quantity), …] or [(product, quantity, add_to_cart kwargs), …]) -> Cart.
+
+    The buyer's own cart (a new user without `buyer`), filled through commerce.cart.add_to_cart.
+    """
+    from zhongcao.commerce import cart as carts
+
+    def factory(buyer=None, lines=()):
+        buyer = buyer or make_user()
+        cart = carts.open_cart(session, owner_id=buyer.id)
+        for product, quantity, *rest in lines:
+            carts.add_to_cart(session, cart_id=cart.id, product_id=product.id, quantity=quantity,
+                              buyer_id=buyer.id, **(rest[0] if rest else {}))
+        return cart
+
+    return factory

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 22:45:19.782472
+Create Date: 2026-11-21 23:18:40.651895
 """
 from alembic import op
 import sqlalchemy as sa
@@ -593,6 +593,7 @@ def upgrade() -> None:
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('order_line_id', sa.Integer(), nullable=True),
     sa.Column('payout_id', sa.Integer(), nullable=True),
+    sa.Column('rate_bp', sa.Integer(), nullable=True),
     sa.Column('memo', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['shop_order.id'], ),

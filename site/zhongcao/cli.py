@@ -91,6 +91,54 @@ def search_check_command(show: int) -> None:
     click.echo(f"search index ({backend.name}) matches the database: {report.checked} documents")
 
 
+@zhongcao_group.command("ledger-check")
+@click.option("--show", default=50, show_default=True, help="How many problems to list.")
+def ledger_check_command(show: int) -> None:
+    """Audit the money ledger; exit 1 if any transaction or order does not sum to zero or any line's
+    commission, fee or refunds differ from the rule."""
+    from zhongcao.ledger.ledger import check_ledger
+
+    with _session() as session:
+        problems = check_ledger(session)
+    for problem in problems[:show]:
+        click.echo(str(problem))
+    if len(problems) > show:
+        click.echo(f"(+{len(problems) - show} more)")
+    if problems:
+        click.echo(f"ledger check failed: {len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("ledger check passed: every transaction and order balances to zero")
+
+
+@zhongcao_group.command("run-due")
+@click.option("--now", "now_text", default=None, help="Act as if it were this ISO time (e.g. 2026-12-01T00:00:00+00:00); for demos and tests.")
+def run_due_command(now_text: str | None) -> None:
+    """Apply what is due: expire unpaid checkouts, auto-receive shipped orders, complete orders whose
+    return window closed (confirming commissions). Idempotent; safe to run every minute from cron."""
+    from datetime import datetime, timezone
+
+    from zhongcao.clock import utcnow
+    from zhongcao.commerce.due import run_due
+
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise click.BadParameter("use an ISO time such as 2026-12-01T08:00:00+08:00", param_hint="--now")
+        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        now = now.astimezone(timezone.utc)
+    else:
+        now = utcnow()
+    with _session() as session:
+        report = run_due(session, now=now, auto_receive_days=current_app.config["AUTO_RECEIVE_DAYS"],
+                         return_window_days=current_app.config["RETURN_WINDOW_DAYS"])
+    click.echo(f"run-due at {now.isoformat()}")
+    for line in report.lines():
+        click.echo(line)
+    if report.failed:
+        sys.exit(1)
+
+
 def main() -> None:
     """Console entry point: the zhongcao group's commands at top level, with the app created for them."""
     from zhongcao import create_app

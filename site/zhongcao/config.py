@@ -45,6 +45,23 @@ class Defaults:
     SEARCH_BACKEND = "whoosh"
     # Processes `zhongcao reindex` may use to build a Whoosh index (more only helps on big corpora).
     SEARCH_BUILD_PROCS = 1
+    # Checkout (issue 4 §2–3): unpaid checkouts give their stock back after this many minutes; the
+    # payment provider is "sandbox" (no real money; refused in production) or "stripe".
+    CHECKOUT_EXPIRY_MINUTES = 30
+    PAYMENT_PROVIDER = "sandbox"
+    # Ledger (issue 4 §6–7): the platform's fee on every paid line, in basis points (floored to the fen),
+    # and the smallest confirmed balance a creator may ask to be paid out, in fen (¥100.00).
+    PLATFORM_FEE_BP = 200
+    PAYOUT_MIN_FEN = 10000
+    # Stripe Checkout (PAYMENT_PROVIDER = "stripe"): the secret API key and the webhook endpoint's
+    # signing secret (whsec_…), both from the Stripe dashboard. STRIPE_API_BASE is for tests only.
+    STRIPE_SECRET_KEY = ""
+    STRIPE_WEBHOOK_SECRET = ""
+    STRIPE_API_BASE = ""
+    # Orders (issue 4 §4): a shipped order counts as received this many days after shipping unless the
+    # buyer confirms sooner; the 7-day no-reason return window (七天无理由) runs from receipt.
+    AUTO_RECEIVE_DAYS = 10
+    RETURN_WINDOW_DAYS = 7
 
 
 def instance_dir() -> Path:

@@ -322,3 +322,19 @@ def test_the_write_lock_is_held_in_the_database_for_every_app_server(backend, en
 
     assert while_held is False
     assert other_server_can_take_it() is True
+
+
+def test_pages_of_a_broad_query_never_repeat_a_hit(small_sample):
+    seen = []
+    for page in range(1, 5):
+        seen += keys(small_sample.search(SearchQuery(text="羽绒服", kind="product", per_page=15, page=page)))
+
+    assert len(seen) == 60 and len(set(seen)) == 60
+
+
+def test_pages_of_one_kind_in_a_broad_query_never_repeat_a_hit(small_sample):
+    seen = []
+    for page in range(1, 8):
+        seen += keys(small_sample.search(SearchQuery(text="羽绒服", kind="article", per_page=7, page=page)))
+
+    assert len(seen) == 49 and len(set(seen)) == 49

@@ -34,6 +34,9 @@ class LedgerEntry(SQLModel, table=True):
     order_id: Optional[int] = Field(default=None, foreign_key="shop_order.id", index=True)
     order_line_id: Optional[int] = Field(default=None, foreign_key="order_line.id", index=True)
     payout_id: Optional[int] = Field(default=None, foreign_key="payout.id", index=True)
+    # The rate an amount was computed at (the line's commission_bp, or the platform fee's bp), so a
+    # later refund recomputes at the same rate even if the product or the fee setting changed since.
+    rate_bp: Optional[int] = None
     memo: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 

@@ -7,9 +7,7 @@ analysis already segmented. Queries are built from analysed terms only: every le
 be letters, digits or Han characters before it is quoted into `to_tsquery`, so nothing a reader
 types is ever read as tsquery syntax. Ranking is `ts_rank_cd` with popularity breaking ties.
 
-"Did you mean" looks the query's words up in the index's own vocabulary (`search_term`), finding
-words one edit away through their one-character deletions (`search_term_variant`), so a correction
-is two indexed lookups and needs no extension such as pg_trgm.
+"Did you mean" comes from the index's own vocabulary: see search.postgres_spelling.
 """
 from __future__ import annotations
 
@@ -28,7 +26,6 @@ from zhongcao.search import (
     KINDS,
     MAX_PAGE,
     MAX_QUERY_LENGTH,
-    PER_PAGE,
     SORTS,
     SUGGESTION_LIMIT,
     Document,
@@ -37,6 +34,7 @@ from zhongcao.search import (
     Results,
     SearchQuery,
 )
+from zhongcao.search import postgres_spelling as spelling
 from zhongcao.search.analysis import fold, query_groups, stem, terms
 
 # A lexeme we quote into to_tsquery: letters, digits and Han characters only, so it can hold no
@@ -55,7 +53,6 @@ MAX_GROUPS = 12  # words of a query that count, as in the Whoosh backend
 _MAX_FEN = 2**62
 _SNIPPET_CHARS = 120
 _SNIPPET_LEAD = 30
-_MAX_VOCABULARY_WORD = 30
 _MAX_DOCUMENTS_PER_STATEMENT = 500
 
 _VECTOR_SQL = (
@@ -76,16 +73,6 @@ _UPSERT = text(
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in _COLUMNS[2:])
     + ", search_vector = EXCLUDED.search_vector"
 )
-_ADD_TERMS = text(
-    "INSERT INTO search_term (term, doc_count) "
-    "SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:counts AS integer[])) "
-    "ON CONFLICT (term) DO NOTHING"
-)
-_ADD_VARIANTS = text(
-    "INSERT INTO search_term_variant (variant, term) "
-    "SELECT * FROM unnest(CAST(:variants AS text[]), CAST(:terms AS text[])) "
-    "ON CONFLICT DO NOTHING"
-)
 # SQL ORDER BY per sort for the exact path; `_SORT_KEYS` below is the same order in Python.
 _SORT_ORDER = {
     "newest": "published_at DESC NULLS LAST, popularity DESC",
@@ -95,11 +82,12 @@ _SORT_ORDER = {
 }
 # Matches read per query. Up to this many, counts and order are exact. Past it (a broad query such
 # as one common word), the counts are estimated from how much of the table the sample spanned, and
-# relevance is ranked among these first matches, which are the most popular ones: rebuild writes
-# rows in popularity order and the GIN bitmap returns them in table order. Sorting by price, date
-# or popularity stays exact. MAX_PAGE pages of PER_PAGE hits fit in the sample, so paging through
-# a broad query ranks one fixed candidate set.
-SAMPLE_SIZE = MAX_PAGE * PER_PAGE
+# relevance is ranked within tiers of this many matches in table order, which is popularity order:
+# rebuild writes rows most popular first and the GIN bitmap returns them in table order. So the
+# first pages rank the most popular matches, later pages the next ones, and pages never overlap.
+# Sorting by price, date or popularity stays exact.
+SAMPLE_SIZE = 500
+SORTED_SAMPLE_FACTOR = 3  # see _Matcher
 LOCK_TIMEOUT_SECONDS = 30
 _WRITE_LOCK_KEY = 0x7A68_6F6E_6763_616F  # "zhongcao": the advisory lock every writer takes
 
@@ -146,7 +134,9 @@ class PostgresBackend:
                     wanted = {term for group in groups for term in group}
                     hits = [_hit(row, score, wanted) for row, score in _documents(connection, ranked)]
                     return Results(query=query, hits=hits, total=total, counts=counts)
-            did_you_mean = _correction(connection, text_, query) if groups else None
+            did_you_mean = None
+            if groups:
+                did_you_mean = spelling.correction(connection, text_, lambda words: _finds(connection, words, query))
         return Results(query=query, hits=[], total=0, did_you_mean=did_you_mean, counts=no_counts)
 
     def suggest(self, prefix: str, *, limit: int = SUGGESTION_LIMIT) -> list[str]:
@@ -201,7 +191,7 @@ class PostgresBackend:
             for batch in _batches(documents, _MAX_DOCUMENTS_PER_STATEMENT):
                 rows = [_row(document, vocabulary) for document in batch]
                 connection.execute(_UPSERT, rows)
-            _add_vocabulary(connection, vocabulary)
+            spelling.add_vocabulary(connection, vocabulary)
 
     def delete(self, keys: Sequence[DocumentKey]) -> None:
         """Remove these documents (unknown keys are ignored)."""
@@ -231,7 +221,7 @@ class PostgresBackend:
             connection.exec_driver_sql("DELETE FROM search_term")
             vocabulary: Counter[str] = Counter()
             _copy_documents(connection, documents, vocabulary)
-            _add_vocabulary(connection, vocabulary)
+            spelling.add_vocabulary(connection, vocabulary)
         with self.engine.connect() as connection:
             # Fresh statistics, so the planner knows how common each kind, category and price is.
             connection.exec_driver_sql("ANALYZE search_document, search_term, search_term_variant")
@@ -265,29 +255,39 @@ class _Matcher:
     def __init__(self, connection: Connection, query: SearchQuery, tsquery: str | None, title_words: str,
                  sample_size: int) -> None:
         self.connection = connection
-        self.sample_size = sample_size
         self.kind = query.kind if query.kind in KINDS else None
         self.sort = query.sort if query.sort in SORTS else "relevance"
+        self.has_text = tsquery is not None
+        ranked = self.has_text and self.sort == "relevance"
+        # Sorted by a column, a sample only counts and (when it holds every match) orders: it
+        # needs no scores, so it is cheaper per row, and a larger one spares most filtered
+        # queries the second, exact read.
+        self.sample_size = sample_size if ranked else sample_size * SORTED_SAMPLE_FACTOR
         self.per_page = max(1, min(_MAX_PER_PAGE, int(query.per_page)))
         self.page_number = max(1, min(MAX_PAGE, int(query.page)))
         self.conditions, self.params = _filters(query)
-        self.has_text = tsquery is not None
+        self.sample_conditions, _ = _filters(query, indexable=not self.has_text)
+        # Product filters leave only products; no other kind need be looked for.
+        self.possible_kinds = {"product"} if self.conditions else set(KINDS)
         self.score = "0.0"
         if tsquery is not None:
-            self.conditions.insert(0, "search_vector @@ to_tsquery('simple', :tsquery)")
+            matches = "search_vector @@ to_tsquery('simple', :tsquery)"
+            self.conditions.insert(0, matches)
+            self.sample_conditions.insert(0, matches)
             self.params.update(tsquery=tsquery, title_tsquery=title_words)
+        if ranked:
             # A title holding every word of the query comes first; ts_rank_cd, kept below 1 by
             # normalisation 32, orders within that and among the rest.
             self.score = (
                 "(search_vector @@ to_tsquery('simple', :title_tsquery))::int + "
                 f"ts_rank_cd('{_RANK_WEIGHTS}', search_vector, to_tsquery('simple', :tsquery), {_RANK_NORMALIZATION})"
             )
-        self.rows = self._sample(self.conditions)
-        self.truncated = len(self.rows) > sample_size
-        del self.rows[sample_size:]
-        self.kind_rows: dict[str, list] = {}
+        self.rows = self._sample(self.sample_conditions)
+        self.truncated = len(self.rows) > self.sample_size
+        del self.rows[self.sample_size:]
+        self.every_match_of_kind: dict[str, list[tuple]] = {}  # kinds read whole while counting
 
-    def _sample(self, conditions: list[str]) -> list[tuple]:
+    def _sample(self, conditions: list[str], limit: int | None = None) -> list[tuple]:
         """The first sample_size + 1 matches in table order, each with where it lies in the table,
         plus (the same on every row) the table's size and the kinds its statistics have seen."""
         return self.connection.execute(
@@ -303,7 +303,7 @@ class _Matcher:
                 "AND n_distinct = array_length(most_common_vals::text::text[], 1)) "
                 f"FROM search_document WHERE {_where(conditions)} LIMIT :sample"
             ),
-            dict(self.params, sample=self.sample_size + 1),
+            dict(self.params, sample=limit or self.sample_size + 1),
         ).all()
 
     def count(self) -> tuple[int, dict[str, int]]:
@@ -317,23 +317,23 @@ class _Matcher:
             present = set(seen.strip("{}").split(",")) if seen else set(KINDS)
             # Few of a kind among the most popular matches say little about how many there are:
             # such kinds (if the table holds any) are sampled again on their own.
-            rare = [name for name in KINDS if counts[name] * 10 < len(self.rows) and name in present]
+            rare = [
+                name for name in KINDS
+                if counts[name] * 10 < len(self.rows) and name in present and name in self.possible_kinds
+            ]
             counts = {name: round(count * spread) for name, count in counts.items()}
             if rare:
-                rows = self._sample(self.conditions + [f"kind IN ({', '.join(repr(name) for name in rare)})"])
+                rows = self._sample(self.sample_conditions + [_kind_condition(rare, self.has_text)])
                 truncated = len(rows) > self.sample_size
                 del rows[self.sample_size:]
                 rare_spread = _spread(rows) if truncated else 1.0
                 for name in rare:
-                    self.kind_rows[name] = [row for row in rows if row[_KIND] == name]
-                    counts[name] = round(len(self.kind_rows[name]) * rare_spread)
+                    of_kind = [row for row in rows if row[_KIND] == name]
+                    counts[name] = round(len(of_kind) * rare_spread)
+                    if not truncated:
+                        self.every_match_of_kind[name] = of_kind
         total = counts.get(self.kind, 0) if self.kind else sum(counts.values())
         return total, counts
-
-    def _kind_rows(self, kind: str) -> list[tuple]:
-        if kind not in self.kind_rows:
-            self.kind_rows[kind] = self._sample(self.conditions + [f"kind = '{kind}'"])
-        return self.kind_rows[kind]
 
     def page(self) -> list[tuple[str, int, float]]:
         """(kind, id, score) of the requested page, in order."""
@@ -341,27 +341,42 @@ class _Matcher:
         end = start + self.per_page
         if self.truncated and (self.sort != "relevance" or not self.has_text):
             return self._exact_page(start)
+        key = _SORT_KEYS[self.sort]
         candidates = [row for row in self.rows if self.kind is None or row[_KIND] == self.kind]
-        if self.truncated and self.kind and len(candidates) < min(end, self.sample_size):
-            # The sample of every kind holds too few of this one: sample this kind alone.
-            candidates = self._kind_rows(self.kind)[:self.sample_size]
-        ordered = heapq.nsmallest(end, candidates, key=_SORT_KEYS[self.sort])
-        return [(row[_KIND], row[_ID], float(row[_SCORE])) for row in ordered[start:end]]
+        if not self.truncated:
+            return _page_of(heapq.nsmallest(end, candidates, key=key), start, end)
+        # A broad query ranks its matches in tiers of sample_size, in table order (most popular
+        # first): a page past the first tier reads further, and the pages never overlap.
+        size = self.sample_size
+        tiers = -(-end // size)
+        if self.kind in self.every_match_of_kind:
+            candidates = self.every_match_of_kind[self.kind]
+        elif tiers > 1 or (self.kind and self.possible_kinds != {self.kind}):
+            # Tiers of one kind are counted among that kind's matches alone.
+            conditions = self.sample_conditions + ([_kind_condition([self.kind], True)] if self.kind else [])
+            candidates = self._sample(conditions, limit=tiers * size)
+        ordered: list[tuple] = []
+        for tier in range(tiers):
+            ordered.extend(sorted(candidates[tier * size:(tier + 1) * size], key=key))
+        return _page_of(ordered, start, end)
 
     def _exact_page(self, start: int) -> list[tuple[str, int, float]]:
         sort = "popular" if self.sort == "relevance" else self.sort  # relevance without words
         # Here the planner may pick anything: walking a b-tree in sort order is often best.
         self.connection.exec_driver_sql("SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on")
-        conditions = self.conditions + ([f"kind = '{self.kind}'"] if self.kind else [])
+        conditions = self.conditions + ([_kind_condition([self.kind], False)] if self.kind else [])
         rows = self.connection.execute(
             text(
-                f"SELECT kind, id, {self.score} AS score FROM (SELECT kind, id, search_vector FROM search_document "
-                f"WHERE {_where(conditions)} ORDER BY {_SORT_ORDER[sort]}, kind, id "
-                "LIMIT :limit OFFSET :offset) AS page_rows"
+                f"SELECT kind, id FROM search_document WHERE {_where(conditions)} "
+                f"ORDER BY {_SORT_ORDER[sort]}, kind, id LIMIT :limit OFFSET :offset"
             ),
             dict(self.params, limit=self.per_page, offset=start),
         )
-        return [(kind, doc_id, float(score)) for kind, doc_id, score in rows]
+        return [(kind, doc_id, 0.0) for kind, doc_id in rows]
+
+
+def _page_of(rows: list[tuple], start: int, end: int) -> list[tuple[str, int, float]]:
+    return [(row[_KIND], row[_ID], float(row[_SCORE])) for row in rows[start:end]]
 
 
 def _spread(rows: list[tuple]) -> float:
@@ -373,6 +388,13 @@ def _spread(rows: list[tuple]) -> float:
     start = first[_BLOCK] + (first[_SLOT] - 1) / per_page
     spanned = last[_BLOCK] + last[_SLOT] / per_page - start
     return max(1.0, (first[_TABLE_PAGES] - start) / spanned) if spanned > 0 else 1.0
+
+
+def _kind_condition(kinds: list[str], has_text: bool) -> str:
+    """`kind IN (…)` for names from KINDS; beside words, in a form the primary key cannot serve
+    (a bitmap of every article costs more than testing the rows the words match)."""
+    column = "(kind || '')" if has_text else "kind"
+    return f"{column} IN ({', '.join(repr(name) for name in kinds if name in KINDS)})"
 
 
 def _where(conditions: list[str]) -> str:
@@ -452,17 +474,22 @@ def _prefix_lexeme(cleaned: str, last_group: list[str]) -> tuple[str | None, str
     return (prefix if _LEXEME.fullmatch(prefix) else None), word
 
 
-def _filters(query: SearchQuery) -> tuple[list[str], dict]:
+def _filters(query: SearchQuery, *, indexable: bool = True) -> tuple[list[str], dict]:
+    """The product filters as SQL conditions. Not `indexable`: written so that no b-tree serves
+    them, for queries the GIN index drives (a bitmap of every product in a price range costs more
+    than testing the few rows the words match)."""
+    category = "category" if indexable else "(category || '')"
+    price = "price_fen" if indexable else "(price_fen + 0)"
     conditions: list[str] = []
     params: dict = {}
     if query.category:
-        conditions.append("category = :category")
+        conditions.append(f"{category} = :category")
         params["category"] = _clean(query.category)
     if query.price_min_fen is not None:
-        conditions.append("price_fen >= :price_min")
+        conditions.append(f"{price} >= :price_min")
         params["price_min"] = max(-_MAX_FEN, min(_MAX_FEN, int(query.price_min_fen)))
     if query.price_max_fen is not None:
-        conditions.append("price_fen <= :price_max")
+        conditions.append(f"{price} <= :price_max")
         params["price_max"] = max(-_MAX_FEN, min(_MAX_FEN, int(query.price_max_fen)))
     if query.in_stock:
         conditions.append("in_stock IS TRUE")
@@ -476,7 +503,7 @@ def _analysed(value: str, vocabulary: set[str]) -> str:
     folded = fold(value)  # one character for one character: term offsets point into it too
     for term in found:
         word = folded[term.start:term.end]
-        if 2 <= len(word) <= _MAX_VOCABULARY_WORD and not word.isdigit() and _LEXEME.fullmatch(word):
+        if 2 <= len(word) <= spelling.MAX_WORD and not word.isdigit() and _LEXEME.fullmatch(word):
             vocabulary.add(word)
     return " ".join(term.text for term in found if _LEXEME.fullmatch(term.text))
 
@@ -531,107 +558,20 @@ def _copy_documents(connection: Connection, documents: Iterable[Document], vocab
     )
 
 
-def _variants(word: str) -> set[str]:
-    return {word} | {word[:at] + word[at + 1:] for at in range(len(word))}
-
-
-def _add_vocabulary(connection: Connection, vocabulary: Counter[str]) -> None:
-    if not vocabulary:
-        return
-    words = sorted(vocabulary)
-    connection.execute(_ADD_TERMS, {"terms": words, "counts": [vocabulary[word] for word in words]})
-    pairs = sorted({(variant, word) for word in words for variant in _variants(word) if variant})
-    for batch in _batches(pairs, 50_000):
-        connection.execute(_ADD_VARIANTS, {"variants": [v for v, _ in batch], "terms": [w for _, w in batch]})
-
-
 def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def _edit_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, char_b in enumerate(b, 1):
-            cost = 0 if char_a == char_b else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
-
-
-def _correction(connection: Connection, text_: str, query: SearchQuery) -> str | None:
-    """A query one edit away per word, from the index's own words, that finds something; or None."""
-    folded = fold(text_)
-    chunks = [(match.start(), match.end(), match.group()) for match in _RUN.finditer(folded)]
-    if not chunks:
-        return None
-    pieces = {chunk for _, _, chunk in chunks}
-    words_of = {chunk: [t.text for t in terms(chunk, stems=False) if t.text == chunk[t.start:t.end]] for chunk in pieces}
-    lookups = pieces | {word for words in words_of.values() for word in words}
-    lookups = {word for word in lookups if len(word) <= _MAX_VOCABULARY_WORD}
-    known = set(
-        connection.execute(text("SELECT term FROM search_term WHERE term = ANY(:words)"), {"words": sorted(lookups)}).scalars()
-    )
-    unknown = {word for word in lookups if word not in known and len(word) >= 2}
-    variants = sorted({variant for word in unknown for variant in _variants(word)})
-    candidates: dict[str, int] = {}
-    if variants:
-        for term, doc_count in connection.execute(
-            text(
-                "SELECT DISTINCT t.term, t.doc_count FROM search_term_variant AS v JOIN search_term AS t "
-                "ON t.term = v.term WHERE v.variant = ANY(:variants)"
-            ),
-            {"variants": variants},
-        ):
-            candidates[term] = doc_count
-
-    def best(word: str) -> str | None:
-        limit = 1 if len(word) < 6 else 2
-        scored = [
-            (distance, -count, candidate)
-            for candidate, count in candidates.items()
-            if (distance := _edit_distance(word, candidate)) <= limit
-        ]
-        return min(scored)[2] if scored else None
-
-    changed = False
-    out: list[str] = []
-    cursor = 0
-    for start, end, chunk in chunks:
-        out.append(folded[cursor:start])
-        cursor = end
-        replacement = chunk
-        words = words_of[chunk]
-        if chunk in known or (words and all(word in known or len(word) < 2 for word in words)):
-            pass
-        elif corrected := best(chunk):
-            replacement = corrected
-        else:
-            replacement = "".join(
-                (best(word) or word) if word in unknown else word for word in words
-            ) if words and "".join(words) == chunk else chunk
-        changed = changed or replacement != chunk
-        out.append(replacement)
-    out.append(folded[cursor:])
-    if not changed:
-        return None
-    suggestion = " ".join("".join(out).split())
-    groups = _lexeme_groups(suggestion)
+def _finds(connection: Connection, text_: str, query: SearchQuery) -> bool:
+    """Whether `text_` (with the query's filters) matches any document."""
+    groups = _lexeme_groups(text_)
     if not groups:
-        return None
+        return False
     conditions, params = _filters(query)
     conditions.insert(0, "search_vector @@ to_tsquery('simple', :tsquery)")
     params["tsquery"] = " & ".join(_tsquery_group(group) for group in groups)
-    found = connection.execute(
-        text(f"SELECT 1 FROM search_document WHERE {' AND '.join(conditions)} LIMIT 1"), params
-    ).first()
-    return suggestion if found else None
+    return connection.execute(text(f"SELECT 1 FROM search_document WHERE {_where(conditions)} LIMIT 1"), params).first() is not None
 
 
 def _hit(row, score: float, wanted: set[str]) -> Hit:

@@ -291,3 +291,41 @@ def _notify_after_commit(session: OrmSession) -> None:
         except Exception:  # a lost notification must not turn a successful publish into an error page
             log.exception("could not notify followers of article %s", article_id)
 
+
+
+# Order notifications (issue 4 §4), written by zhongcao.commerce.orders and .refunds after each change.
+# The notification table has no order column: the order number travels in `group_key` ("kind:number"),
+# which also batches repeated events of one kind on one order while the first is unread.
+ORDER_PAID = "order_paid"  # to the merchant: an order is paid and waits to be shipped
+ORDER_SHIPPED = "order_shipped"  # to the buyer
+ORDER_CANCELLED = "order_cancelled"  # to the buyer, when the merchant cancelled a paid order
+REFUND_REQUESTED = "refund_requested"  # to the merchant
+REFUND_APPROVED = "refund_approved"  # to the buyer
+REFUND_REJECTED = "refund_rejected"  # to the buyer
+ORDER_KINDS = (ORDER_PAID, ORDER_SHIPPED, ORDER_CANCELLED, REFUND_REQUESTED, REFUND_APPROVED, REFUND_REJECTED)
+
+
+def notify_order_change(
+    session: Session,
+    *,
+    kind: str,
+    recipient_id: int,
+    order_number: str,
+    actor_id: int | None = None,
+    product_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Tell a buyer or merchant about a change to one of their orders (never about their own action)."""
+    if kind not in ORDER_KINDS:
+        raise ValueError(kind)
+    if recipient_id == actor_id:
+        return
+    _upsert(session, kind=kind, recipient_id=recipient_id, actor_id=actor_id, product_id=product_id,
+            group_key=f"{kind}:{order_number}", now=now)
+
+
+def order_number_of(notification: Notification) -> str:
+    """The order number an order notification is about ("" for other kinds)."""
+    if notification.kind not in ORDER_KINDS or not notification.group_key:
+        return ""
+    return notification.group_key.partition(":")[2]

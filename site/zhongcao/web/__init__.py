@@ -19,5 +19,17 @@ def register_blueprints(app: Flask) -> None:
     from zhongcao.web import social  # likes, collections, comments, notifications (issue 3 §5, §6, §8)
 
     app.register_blueprint(social.bp)
+    from zhongcao.web import webhooks  # payment providers' signed callbacks (issue 4 §3)
+
+    app.register_blueprint(webhooks.bp)
+    from zhongcao.web import earnings  # creator dashboard, payouts, merchant sales, honours (issue 4 §6–9)
+
+    app.register_blueprint(earnings.bp)
+    from zhongcao.web import commerce  # cart, checkout, addresses, sandbox payment (issue 4 §1–3)
+
+    app.register_blueprint(commerce.bp)
+    from zhongcao.web import orders  # order history and pages, merchant order queue, refunds (issue 4 §4)
+
+    app.register_blueprint(orders.bp)
     errors.install(app)
     main.install_template_globals(app)

@@ -64,6 +64,10 @@ def attach_error(form, error: DomainError) -> None:
 
 
 def _start_session(user) -> None:
+    # Issue 4 §1: the anonymous cart (signed zc_cart cookie) moves into the account before the session is replaced.
+    from zhongcao.web.commerce import merge_anonymous_cart
+
+    merge_anonymous_cart(user.id)
     # A fresh session on sign-in: nothing from the anonymous session (e.g. a planted CSRF token) carries over.
     cookie_session.clear()
     login_user(SignedInUser(user))

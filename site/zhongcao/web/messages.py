@@ -121,8 +121,71 @@ SHARE: dict[str, tuple[str, str]] = {
     "share_kind_invalid": ("只能分享笔记或商品", "Only articles and products can be shared"),
 }
 
+COMMERCE: dict[str, tuple[str, str]] = {
+    "product_unavailable": ("该商品已下架", "This product is no longer available"),
+    "out_of_stock": ("该商品已售罄", "This product is sold out"),
+    "only_n_left": ("库存不足", "Not enough stock"),
+    "quantity_invalid": ("数量请填写 1 以上的整数", "The quantity must be a whole number of at least 1"),
+    "quantity_too_large": ("每件商品最多买 99 件", "At most 99 of one product per order"),
+    "cart_empty": ("购物车是空的", "Your cart is empty"),
+    "cart_has_problems": ("购物车里有商品库存不足或已下架，请先修改", "Some items in your cart are sold out or unavailable; change them first"),
+    "checkout_expired": ("订单已取消或超时，不能再支付", "This order was cancelled or ran out of time and can no longer be paid"),
+    "idempotency_key_invalid": ("页面已过期，请刷新后重试", "This page expired; reload and try again"),
+    "idempotency_key_reused": ("页面已过期，请刷新后重试", "This page expired; reload and try again"),
+    "address_required": ("请选择收货地址", "Please choose a shipping address"),
+    "address_invalid": ("地址有误", "The address is not valid"),
+    "too_many_addresses": ("最多保存 20 个地址", "You can keep at most 20 addresses"),
+    "recipient_required": ("请填写收货人", "Please enter the recipient"),
+    "recipient_too_long": ("收货人最多 40 个字", "The recipient can have at most 40 characters"),
+    "mobile_required": ("请填写手机号", "Please enter a mobile number"),
+    "mobile_too_long": ("手机号太长", "That mobile number is too long"),
+    "mobile_invalid": ("请填写 11 位中国大陆手机号，如 138 0013 8000", "Enter an 11-digit mainland China mobile, e.g. 138 0013 8000"),
+    "province_required": ("请填写省份", "Please enter the province"),
+    "province_too_long": ("省份最多 20 个字", "The province can have at most 20 characters"),
+    "city_required": ("请填写城市", "Please enter the city"),
+    "city_too_long": ("城市最多 30 个字", "The city can have at most 30 characters"),
+    "district_required": ("请填写区县", "Please enter the district"),
+    "district_too_long": ("区县最多 30 个字", "The district can have at most 30 characters"),
+    "detail_required": ("请填写详细地址", "Please enter the street address"),
+    "detail_too_long": ("详细地址最多 200 个字", "The street address can have at most 200 characters"),
+    "payment_provider_unknown": ("支付方式不可用", "That payment method is not available"),
+    "payment_provider_unavailable": ("支付服务暂时不可用，请稍后再试", "The payment service is unavailable; please try again later"),
+    "sandbox_refused": ("正式环境不提供沙箱支付", "Sandbox payments are not available on the live site"),
+    "payment_mismatch": ("支付金额与订单不符", "The amount paid does not match the order"),
+    "payment_ref_invalid": ("支付凭证无效", "The payment reference is not valid"),
+}
+
+LEDGER: dict[str, tuple[str, str]] = {
+    "ledger_unbalanced": ("账目不平，已拒绝记账", "The ledger transaction does not balance and was refused"),
+    "refund_amount_invalid": ("退款金额必须大于 0", "The refund amount must be more than zero"),
+    "refund_exceeds_paid": ("退款金额超过了该商品实付金额", "The refund is more than was paid for this item"),
+    "refund_unpaid": ("该订单尚未付款，不能退款", "This order was not paid, so it cannot be refunded"),
+    "payout_below_minimum": ("可提现佣金未达到提现门槛", "Your confirmed commission is below the payout threshold"),
+    "payout_already_open": ("你已有一笔提现申请在处理中", "You already have a payout request being processed"),
+    "payout_not_found": ("找不到该提现申请", "No such payout request"),
+    "payout_already_paid": ("该提现已标记为已付款", "This payout was already marked paid"),
+    "month_invalid": ("月份格式应为 2026-11，已显示本月", "Months are written like 2026-11; showing this month"),
+    "shop_required_for_sales": ("开店后才能查看销售数据", "Open a shop to see its sales"),
+}
+
+ORDERS: dict[str, tuple[str, str]] = {
+    "order_not_found": ("找不到该订单", "No such order"),
+    "illegal_transition": ("订单当前状态不允许这样操作", "The order's current status does not allow that"),
+    "not_due": ("还没到自动处理的时间", "Not due yet"),
+    "return_window_open": ("七天退货期还没结束", "The 7-day return window is still open"),
+    "carrier_required": ("请填写快递公司", "Please enter the carrier"),
+    "carrier_too_long": ("快递公司最多 40 个字", "The carrier can have at most 40 characters"),
+    "tracking_number_invalid": ("运单号为 6–40 位字母、数字或连字符", "Tracking numbers are 6–40 letters, digits or hyphens"),
+    "refund_not_found": ("找不到该退款申请", "No such refund request"),
+    "refund_not_allowed": ("订单付款后才能申请退款", "Refunds can be requested once the order is paid"),
+    "refund_window_closed": ("七天退货期已过，不能再申请退款", "The 7-day return window has closed; refunds can no longer be requested"),
+    "refund_quantity_invalid": ("退款数量超出可退数量", "That is more than can still be refunded"),
+    "refund_reason_too_long": ("退款原因最多 500 个字", "The reason can have at most 500 characters"),
+    "refund_already_decided": ("该退款申请已处理", "That refund request was already decided"),
+}
+
 MESSAGES: dict[str, tuple[str, str]] = {}
-for _section in (GENERAL, ACCOUNTS, CATALOG, ARTICLES, SOCIAL, MEDIA, IMPORT, SEARCH, SHARE):
+for _section in (GENERAL, ACCOUNTS, CATALOG, ARTICLES, SOCIAL, MEDIA, IMPORT, SEARCH, SHARE, COMMERCE, LEDGER, ORDERS):
     MESSAGES.update(_section)
 
 

@@ -1,0 +1,218 @@
+"""`make bench-checkout`: the real HTTP checkout against gunicorn (2 sync workers), as `make serve` runs it.
+
+Each order is what a buyer's browser sends: add to cart (POST /cart/items), the review page
+(GET /checkout, which carries the idempotency key), place the order (POST /checkout) and pay with
+the sandbox (POST /pay/sandbox/<id>), CSRF on, over the buyer's own signed-in session (real sign-in
+through the form, before timing). Python threads, one per client.
+
+For 2 and 16 concurrent clients, on SQLite and on PostgreSQL (a temporary database on the server of
+ZHONGCAO_BENCH_DATABASE_URL or ZHONGCAO_TEST_DATABASE_URL, dropped afterwards; skipped when neither is
+set), it prints orders/s, p50/p99 latency of a whole order (4 requests) and of each request, and
+errors: any status a buyer should not see, any exception, and any "database is locked" or traceback
+in the server's log. Then a sell-out run (16 clients for the last SELL_OUT units) and a check that
+stock and order counts agree: zero oversell.
+
+Settings: BENCH_SECONDS (default 10 per run), BENCH_CLIENTS (default "2,16"), BENCH_SELL_OUT (default 200).
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.concurrency.harness import (  # noqa: E402  (the harness lives with the tests that prove the flow)
+    Buyer,
+    CheckoutStepFailed,
+    GunicornServer,
+    OwnPostgresDatabase,
+    PAY_PATH,
+    add_product,
+    count_outcome,
+    seed_shop,
+    sign_in_all,
+)
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "2,16").split(",")]
+SELL_OUT = int(os.environ.get("BENCH_SELL_OUT", "200"))
+PLENTY = 10_000_000
+MAX_ORDERS_PER_CLIENT = 100_000  # every loop is bounded by a count as well as by time
+
+
+@dataclass
+class Run:
+    label: str
+    clients: int
+    seconds: float = 0.0
+    orders: int = 0
+    refused: int = 0
+    errors: list[str] = field(default_factory=list)
+    order_ms: list[float] = field(default_factory=list)
+    step_ms: dict[str, list[float]] = field(default_factory=dict)
+
+    def line(self) -> str:
+        rate = self.orders / self.seconds if self.seconds else 0.0
+        steps = "  ".join(f"{name} {pct(values, 50):.1f}/{pct(values, 99):.1f}" for name, values in self.step_ms.items())
+        return (f"{self.label:<11} {self.clients:>3} clients  {rate:8.1f} orders/s  order p50 {pct(self.order_ms, 50):6.1f} ms"
+                f"  p99 {pct(self.order_ms, 99):6.1f} ms  errors {len(self.errors)}  refused {self.refused}\n"
+                f"{'':<16}per request p50/p99 ms: {steps}")
+
+
+def pct(values: list[float], percentile: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percentile - 1]
+
+
+def timed(run: Run, lock: threading.Lock, name: str, call, *args):
+    started = time.perf_counter()
+    response = call(*args)
+    elapsed = (time.perf_counter() - started) * 1000
+    with lock:
+        run.step_ms.setdefault(name, []).append(elapsed)
+    return response
+
+
+def one_order(buyer: Buyer, product_id: int, run: Run, lock: threading.Lock) -> str:
+    """The four requests of one order; returns "paid" or "sold_out" (a refusal the buyer is shown)."""
+    added = timed(run, lock, "add", buyer.add_to_cart, product_id)
+    if added.status == 422:
+        return "sold_out"
+    if added.status != 303:
+        raise CheckoutStepFailed("add to cart", added)
+    form = timed(run, lock, "review", buyer.review)
+    placed = timed(run, lock, "place", buyer.place_order, form)
+    if placed.status == 422:
+        buyer.empty_cart()
+        return "sold_out"
+    match = PAY_PATH.match(placed.location) if placed.status == 303 else None
+    if not match:
+        raise CheckoutStepFailed("place order", placed)
+    paid = timed(run, lock, "pay", buyer.pay_with_sandbox, match.group(1))
+    if paid.status != 303:
+        raise CheckoutStepFailed("pay", paid)
+    return "paid"
+
+
+def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | None) -> None:
+    """Each buyer orders in a loop until time is up (or, without a time limit, until sold out)."""
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + (seconds if seconds is not None else 120.0)
+    start = threading.Barrier(len(buyers) + 1)
+
+    def client(buyer: Buyer) -> None:
+        start.wait()
+        for _ in range(MAX_ORDERS_PER_CLIENT):
+            if time.perf_counter() >= stop_at:
+                return
+            began = time.perf_counter()
+            try:
+                outcome = one_order(buyer, product_id, run, lock)
+            except Exception as error:  # any failure a buyer would see counts, whatever it is
+                with lock:
+                    run.errors.append(f"{type(error).__name__}: {error}")
+                buyer.close()
+                continue
+            with lock:
+                if outcome == "paid":
+                    run.orders += 1
+                    run.order_ms.append((time.perf_counter() - began) * 1000)
+                else:
+                    run.refused += 1
+            if outcome == "sold_out" and seconds is None:
+                return
+
+    threads = [threading.Thread(target=client, args=(buyer,), daemon=True) for buyer in buyers]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join(timeout=180)
+    run.seconds = time.perf_counter() - began
+
+
+def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
+    """Every run on one database; returns the problems found (errors, oversell, log complaints)."""
+    clients = max(CLIENTS)
+    shop = seed_shop(database_url, buyers=clients, stock=PLENTY)
+    server = GunicornServer(database_url, directory / "data", directory / "gunicorn.log").start()
+    problems: list[str] = []
+    try:
+        buyers = sign_in_all(server.base, shop.buyer_emails)
+        # Warm-up, untimed: every client orders twice, so both workers have loaded what they load lazily
+        # (the jieba dictionary for the search index alone takes about a second).
+        warm_up = Run(f"{label} warm-up", clients)
+        lock = threading.Lock()
+        for buyer in buyers * 2:
+            try:
+                one_order(buyer, shop.product_id, warm_up, lock)
+            except CheckoutStepFailed as error:
+                problems.append(f"{label} warm-up: {error}")
+        for count in CLIENTS:
+            product_id = add_product(database_url, shop.shop_id, stock=PLENTY)
+            run = Run(label, count)
+            drive(buyers[:count], product_id, run, seconds=SECONDS)
+            print(run.line(), flush=True)
+            outcome = count_outcome(database_url, product_id)
+            if outcome["units_sold"] != PLENTY - outcome["stock"] or outcome["paid_orders"] != run.orders:
+                problems.append(f"{label} {count} clients: counts disagree: {outcome}, {run.orders} orders seen paid")
+            problems += [f"{label} {count} clients: {error}" for error in run.errors[:5]]
+
+        product_id = add_product(database_url, shop.shop_id, stock=SELL_OUT)
+        for buyer in buyers:
+            buyer.empty_cart()
+        run = Run(f"{label} sell-out", clients)
+        drive(buyers, product_id, run, seconds=None)
+        outcome = count_outcome(database_url, product_id)
+        oversold = outcome["units_sold"] - SELL_OUT
+        print(f"{label:<11} sell-out: {SELL_OUT} units, {clients} clients: {outcome['units_sold']} sold in "
+              f"{outcome['orders']} orders, stock {outcome['stock']}, oversold {max(oversold, 0)}, "
+              f"{run.refused} told sold out, errors {len(run.errors)}", flush=True)
+        if outcome["stock"] != 0 or outcome["units_sold"] != SELL_OUT or outcome["paid_orders"] != SELL_OUT:
+            problems.append(f"{label} sell-out: {outcome}")
+        problems += [f"{label} sell-out: {error}" for error in run.errors[:5]]
+    finally:
+        server.stop()
+    log = server.log_text()
+    if "database is locked" in log or "Traceback" in log:
+        problems.append(f"{label}: the server log has errors:\n{log[-2000:]}")
+    return problems
+
+
+def main() -> int:
+    print(f"bench-checkout: gunicorn 2 sync workers on 127.0.0.1, {SECONDS:g} s per run, clients {CLIENTS}; "
+          "one order = add + review + place + pay (4 requests, CSRF on)", flush=True)
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-checkout-") as temporary:
+        directory = Path(temporary)
+        (directory / "sqlite").mkdir()
+        problems += bench_backend("sqlite", f"sqlite:///{directory / 'sqlite' / 'bench.sqlite3'}", directory / "sqlite")
+        server_url = os.environ.get("ZHONGCAO_BENCH_DATABASE_URL") or os.environ.get("ZHONGCAO_TEST_DATABASE_URL")
+        if server_url:
+            database = OwnPostgresDatabase(server_url, prefix="zhongcao_bench")
+            (directory / "pg").mkdir()
+            try:
+                problems += bench_backend("postgresql", database.url, directory / "pg")
+            finally:
+                database.drop()
+        else:
+            print("postgresql: skipped (set ZHONGCAO_BENCH_DATABASE_URL or ZHONGCAO_TEST_DATABASE_URL)")
+    for problem in problems:
+        print("PROBLEM:", problem)
+    print("no errors, no oversell" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Carts: one per signed-in buyer, or one per anonymous browser (a random token in a signed cookie).
+
+Quantities are checked against stock when a line is added or changed, with a message that says how
+many are left; stock is only *taken* at checkout (checkout.place_order), so a cart reserves nothing.
+Attribution is decided once per add and frozen on the line (see attribution.py).
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from zhongcao.attribution.clicks import Attribution
+from zhongcao.catalog.models import PRODUCT_ACTIVE, Product, ProductImage, Shop
+from zhongcao.clock import utcnow
+from zhongcao.commerce import attribution
+from zhongcao.commerce.models import Cart, CartLine
+from zhongcao.db import atomic
+from zhongcao.errors import DomainError, InvalidInput, NotFound
+from zhongcao.media.models import Upload
+
+MAX_LINE_QUANTITY = 99
+
+
+class ProductUnavailable(DomainError):
+    """The product was hidden or deleted."""
+
+    code = "product_unavailable"
+
+
+class OutOfStock(DomainError):
+    """Nothing left of the product; `context["title"]` names it."""
+
+    code = "out_of_stock"
+
+
+class NotEnoughStock(DomainError):
+    """Fewer left than asked for; `available` says how many (also in `detail`, for the message)."""
+
+    code = "only_n_left"
+
+    def __init__(self, *, title: str, available: int) -> None:
+        super().__init__(f"{title}：仅剩 {available} 件 · only {available} left", title=title, available=available)
+        self.available = available
+
+
+def check_stock(product: Product | None, quantity: int) -> Product:
+    """The product, if `quantity` of it can be bought now. Raises ProductUnavailable, OutOfStock, NotEnoughStock."""
+    if product is None or product.status != PRODUCT_ACTIVE:
+        raise ProductUnavailable()
+    if product.stock <= 0:
+        raise OutOfStock(product.title, title=product.title)
+    if quantity > product.stock:
+        raise NotEnoughStock(title=product.title, available=product.stock)
+    return product
+
+
+def _check_quantity(quantity: int) -> None:
+    if not isinstance(quantity, int) or quantity < 1:
+        raise InvalidInput(field="quantity", code="quantity_invalid")
+    if quantity > MAX_LINE_QUANTITY:
+        raise InvalidInput(field="quantity", code="quantity_too_large")
+
+
+def new_cart_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def find_cart(session: Session, *, owner_id: int | None = None, token: str | None = None) -> Cart | None:
+    """The buyer's cart (by account, or by anonymous token when signed out), or None."""
+    if owner_id is not None:
+        return session.exec(select(Cart).where(Cart.owner_id == owner_id).order_by(Cart.id)).first()
+    if token:
+        return session.exec(select(Cart).where(Cart.token == token, Cart.owner_id.is_(None))).first()
+    return None
+
+
+def open_cart(session: Session, *, owner_id: int | None = None, token: str | None = None) -> Cart:
+    """The buyer's cart, created when missing. Raises InvalidInput without an owner or a token."""
+    if owner_id is None and not token:
+        raise InvalidInput("a cart needs an owner or a token")
+    found = find_cart(session, owner_id=owner_id, token=token)
+    if found is not None:
+        return found  # the usual case, without taking the write lock
+    with atomic(session):
+        cart = find_cart(session, owner_id=owner_id, token=token)
+        if cart is None:
+            cart = Cart(owner_id=owner_id, token=None if owner_id is not None else token)
+            session.add(cart)
+            session.flush()
+    return cart
+
+
+def add_to_cart(
+    session: Session,
+    *,
+    cart_id: int,
+    product_id: int,
+    quantity: int = 1,
+    source: str | None = None,
+    ref: int | None = None,
+    share_click: Attribution | None = None,
+    buyer_id: int | None = None,
+    now: datetime | None = None,
+) -> CartLine:
+    """Add `quantity` of a product (or that many more), freezing the attribution on the line.
+
+    `source`/`ref` say where the button was (article block, storefront; None for the product page) and
+    `share_click` is the reader's last share click from the cookie; see attribution.decide_credit.
+    Raises InvalidInput (quantity), NotFound (cart), ProductUnavailable, OutOfStock, NotEnoughStock.
+    """
+    now = now or utcnow()
+    _check_quantity(quantity)
+    with atomic(session):
+        cart = _get_cart(session, cart_id)
+        product = session.get(Product, product_id)
+        line = _find_line(session, cart.id, product_id)
+        total = quantity + (line.quantity if line else 0)
+        check_stock(product, total)
+        if total > MAX_LINE_QUANTITY:
+            raise InvalidInput(field="quantity", code="quantity_too_large")
+        credit = attribution.decide_credit(
+            session, product=product, source=source, ref=ref, share_click=share_click, buyer_id=buyer_id or cart.owner_id
+        )
+        if line is None:
+            line = CartLine(cart_id=cart.id, product_id=product.id, quantity=total, added_at=now)
+        line.quantity = total
+        if credit is not None:  # last click wins; an add that carries no attribution keeps the earlier one
+            _freeze(line, credit, now)
+        cart.updated_at = now
+        session.add_all([line, cart])
+    return line
+
+
+def set_quantity(session: Session, *, cart_id: int, line_id: int, quantity: int, now: datetime | None = None) -> CartLine | None:
+    """Set a line's quantity; 0 removes the line (and returns None).
+
+    Raises NotFound (not this cart's line), InvalidInput, ProductUnavailable, OutOfStock, NotEnoughStock.
+    """
+    if quantity == 0:
+        remove_line(session, cart_id=cart_id, line_id=line_id, now=now)
+        return None
+    _check_quantity(quantity)
+    with atomic(session):
+        line = _get_line(session, cart_id, line_id)
+        check_stock(session.get(Product, line.product_id), quantity)
+        line.quantity = quantity
+        session.add(line)
+        _touch(session, cart_id, now)
+    return line
+
+
+def remove_line(session: Session, *, cart_id: int, line_id: int, now: datetime | None = None) -> None:
+    """Remove a line from the cart. Raises NotFound when it is not this cart's line."""
+    with atomic(session):
+        session.delete(_get_line(session, cart_id, line_id))
+        _touch(session, cart_id, now)
+
+
+def merge_carts(session: Session, *, token: str | None, owner_id: int, now: datetime | None = None) -> Cart | None:
+    """Move an anonymous cart into the account's cart at sign-in; returns the account's cart (None: nothing to merge).
+
+    Quantities of the same product are summed and capped at the stock (never below 1, so a sold-out
+    line stays visible, marked, instead of vanishing). The attribution of the newer line wins when it
+    has one. Lines crediting the buyer themselves are stripped now that the buyer is known.
+    """
+    now = now or utcnow()
+    with atomic(session):
+        anonymous = find_cart(session, token=token) if token else None
+        if anonymous is None:
+            return None
+        lines = session.exec(select(CartLine).where(CartLine.cart_id == anonymous.id)).all()
+        target = find_cart(session, owner_id=owner_id)
+        if target is None:
+            # Nothing in the account yet: the anonymous cart becomes the account's cart.
+            anonymous.owner_id, anonymous.token, anonymous.updated_at = owner_id, None, now
+            session.add(anonymous)
+            for line in lines:
+                _strip_if_ineligible(session, line, owner_id)
+            return anonymous
+        for line in lines:
+            _merge_line(session, line, into=target, owner_id=owner_id)
+        session.flush()
+        session.delete(anonymous)
+        target.updated_at = now
+        session.add(target)
+    return target
+
+
+def _merge_line(session: Session, line: CartLine, *, into: Cart, owner_id: int) -> None:
+    existing = _find_line(session, into.id, line.product_id)
+    if existing is None:
+        line.cart_id = into.id
+        line.quantity = min(line.quantity, MAX_LINE_QUANTITY)
+        _strip_if_ineligible(session, line, owner_id)
+        return
+    product = session.get(Product, line.product_id)
+    stock = product.stock if product is not None else 0
+    existing.quantity = max(1, min(existing.quantity + line.quantity, stock, MAX_LINE_QUANTITY))
+    newer = line if line.added_at >= existing.added_at else existing
+    if newer is line and line.beneficiary_id is not None:
+        existing.beneficiary_id = line.beneficiary_id
+        existing.attribution_source = line.attribution_source
+        existing.attribution_ref = line.attribution_ref
+    existing.added_at = max(existing.added_at, line.added_at)
+    session.delete(line)
+    _strip_if_ineligible(session, existing, owner_id)
+
+
+def _strip_if_ineligible(session: Session, line: CartLine, buyer_id: int) -> None:
+    if line.beneficiary_id is None:
+        return
+    product = session.get(Product, line.product_id)
+    shop = session.get(Shop, product.shop_id) if product else None
+    if shop is None or not attribution.is_eligible(
+        session, beneficiary_id=line.beneficiary_id, buyer_id=buyer_id, shop_owner_id=shop.owner_id
+    ):
+        line.beneficiary_id = line.attribution_source = line.attribution_ref = None
+    session.add(line)
+
+
+@dataclass(frozen=True)
+class LineView:
+    line: CartLine
+    product: Product
+    image_url: str | None
+    problem: str | None  # None, or an error code: product_unavailable / out_of_stock / only_n_left
+
+    @property
+    def unit_price_fen(self) -> int:
+        return self.product.price_fen
+
+    @property
+    def line_total_fen(self) -> int:
+        return self.product.price_fen * self.line.quantity
+
+
+@dataclass
+class ShopGroup:
+    shop: Shop
+    lines: list[LineView] = field(default_factory=list)
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.line_total_fen for line in self.lines)
+
+
+@dataclass
+class CartView:
+    """A cart as the cart and checkout pages show it: lines by shop at current prices, and their problems."""
+
+    cart: Cart | None
+    groups: list[ShopGroup] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[LineView]:
+        return [line for group in self.groups for line in group.lines]
+
+    @property
+    def total_fen(self) -> int:
+        return sum(group.total_fen for group in self.groups)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.line.quantity for line in self.lines)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+    @property
+    def has_problems(self) -> bool:
+        return any(line.problem for line in self.lines)
+
+
+def get_cart_view(session: Session, *, cart_id: int | None) -> CartView:
+    """The cart's lines grouped by shop, with current prices and stock problems, in two queries."""
+    if cart_id is None:
+        return CartView(cart=None)
+    cart = session.get(Cart, cart_id)
+    if cart is None:
+        return CartView(cart=None)
+    rows = session.exec(
+        select(CartLine, Product, Shop)
+        .join(Product, Product.id == CartLine.product_id)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(CartLine.cart_id == cart_id)
+        .order_by(Shop.name, Shop.id, CartLine.added_at, CartLine.id)
+    ).all()
+    images = _first_images(session, [product.id for _line, product, _shop in rows])
+    groups: dict[int, ShopGroup] = {}
+    for line, product, shop in rows:
+        group = groups.setdefault(shop.id, ShopGroup(shop))
+        group.lines.append(LineView(line, product, images.get(product.id), _problem(product, line.quantity)))
+    return CartView(cart=cart, groups=list(groups.values()))
+
+
+def count_items(session: Session, *, cart_id: int | None) -> int:
+    """How many items (sum of quantities) the cart holds: the header's count."""
+    if cart_id is None:
+        return 0
+    return session.exec(select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.cart_id == cart_id)).one()
+
+
+def _problem(product: Product, quantity: int) -> str | None:
+    try:
+        check_stock(product, quantity)
+    except DomainError as error:
+        return error.code
+    return None
+
+
+def _first_images(session: Session, product_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(ProductImage.product_id, Upload.filename)
+        .join(Upload, Upload.id == ProductImage.upload_id)
+        .where(ProductImage.product_id.in_(ids))
+        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+    ).all()
+    found: dict[int, str] = {}
+    for product_id, filename in rows:
+        found.setdefault(product_id, f"/media/{filename}")
+    return found
+
+
+def _freeze(line: CartLine, credit: attribution.Credit, now: datetime) -> None:
+    line.beneficiary_id = credit.beneficiary_id
+    line.attribution_source = credit.source
+    line.attribution_ref = credit.ref
+    line.added_at = now
+
+
+def _get_cart(session: Session, cart_id: int) -> Cart:
+    cart = session.get(Cart, cart_id)
+    if cart is None:
+        raise NotFound()
+    return cart
+
+
+def _find_line(session: Session, cart_id: int, product_id: int) -> CartLine | None:
+    return session.exec(select(CartLine).where(CartLine.cart_id == cart_id, CartLine.product_id == product_id)).first()
+
+
+def _get_line(session: Session, cart_id: int, line_id: int) -> CartLine:
+    line = session.get(CartLine, line_id)
+    if line is None or line.cart_id != cart_id:
+        raise NotFound()
+    return line
+
+
+def _touch(session: Session, cart_id: int, now: datetime | None) -> None:
+    cart = session.get(Cart, cart_id)
+    if cart is not None:
+        cart.updated_at = now or utcnow()
+        session.add(cart)

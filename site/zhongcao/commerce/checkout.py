@@ -1,0 +1,297 @@
+"""Placing an order: a cart becomes one Checkout (one payment) split into one Order per shop (拆单).
+
+Everything happens in one transaction. On SQLite `atomic` starts it with BEGIN IMMEDIATE, so
+concurrent checkouts queue for the write lock instead of failing; on PostgreSQL the conditional
+UPDATE locks the product row, and a waiting UPDATE re-checks `stock >= :q` against the committed row.
+Either way stock is taken with
+
+    UPDATE product SET stock = stock - :q WHERE id = :id AND stock >= :q
+
+and a line whose UPDATE touches no row aborts the whole checkout, so stock never goes below zero
+(and the CHECK constraint on product.stock backs that up). `with_for_update()` is not used: on
+SQLite it silently does nothing.
+
+Unpaid checkouts expire after CHECKOUT_EXPIRY_MINUTES and give their stock back exactly once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from zhongcao.catalog.models import PRODUCT_ACTIVE, Product, Shop
+from zhongcao.clock import utcnow
+from zhongcao.commerce import attribution
+from zhongcao.commerce.addresses import get_address
+from zhongcao.commerce.cart import NotEnoughStock, OutOfStock, ProductUnavailable
+from zhongcao.commerce.models import (
+    CANCELLED,
+    PENDING_PAYMENT,
+    Address,
+    Cart,
+    CartLine,
+    Checkout,
+    Order,
+    OrderEvent,
+    OrderLine,
+)
+from zhongcao.db import atomic
+from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+
+DEFAULT_EXPIRY_MINUTES = 30
+MAX_KEY_LENGTH = 64
+
+
+class EmptyCart(DomainError):
+    code = "cart_empty"
+
+
+class CheckoutExpired(DomainError):
+    """The checkout was cancelled or expired: it can no longer be paid."""
+
+    code = "checkout_expired"
+
+
+def place_order(
+    session: Session,
+    *,
+    buyer_id: int,
+    cart_id: int,
+    address_id: int,
+    idempotency_key: str,
+    now: datetime | None = None,
+    expiry_minutes: int = DEFAULT_EXPIRY_MINUTES,
+    payment_provider: str = "sandbox",
+) -> Checkout:
+    """Turn the buyer's cart into an unpaid checkout with one order per shop, taking stock for every line.
+
+    Prices and commission rates are read from the product rows, never from the request. Attribution
+    is copied from the cart lines, minus any that `attribution.is_eligible` refuses now that the buyer
+    is known. The cart is emptied. A repeated idempotency key returns the first checkout unchanged.
+
+    Raises InvalidInput (key), NotFound (cart or address not the buyer's), EmptyCart,
+    ProductUnavailable, OutOfStock or NotEnoughStock for the first product that ran short.
+    """
+    now = now or utcnow()
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(field="idempotency_key", code="idempotency_key_invalid")
+    try:
+        with atomic(session):
+            earlier = _find_by_key(session, key)
+            if earlier is not None:
+                return _same_buyer(earlier, buyer_id)
+            return _place(session, buyer_id=buyer_id, cart_id=cart_id, address_id=address_id, key=key, now=now,
+                          expiry_minutes=expiry_minutes, payment_provider=payment_provider)
+    except IntegrityError:
+        # PostgreSQL: a concurrent request with the same key committed first (the unique index made
+        # us wait for it, then refused our row). Ours rolled back, stock included; return theirs.
+        session.rollback()
+        earlier = _find_by_key(session, key)
+        if earlier is None:
+            raise
+        return _same_buyer(earlier, buyer_id)
+
+
+def _place(session: Session, *, buyer_id: int, cart_id: int, address_id: int, key: str, now: datetime,
+           expiry_minutes: int, payment_provider: str) -> Checkout:
+    cart = session.get(Cart, cart_id)
+    if cart is None or cart.owner_id != buyer_id:
+        raise NotFound()
+    address = get_address(session, user_id=buyer_id, address_id=address_id)
+    # Product order (by id) is the lock order on PostgreSQL: two checkouts never wait on each other in a cycle.
+    lines = list(session.exec(select(CartLine).where(CartLine.cart_id == cart.id).order_by(CartLine.product_id)))
+    if not lines:
+        raise EmptyCart()
+    products = {p.id: p for p in session.exec(select(Product).where(Product.id.in_([line.product_id for line in lines])))}
+    shops = {s.id: s for s in session.exec(select(Shop).where(Shop.id.in_({p.shop_id for p in products.values()})))}
+    checkout = Checkout(
+        buyer_id=buyer_id, idempotency_key=key, total_fen=0, status=PENDING_PAYMENT,
+        payment_provider=payment_provider, expires_at=now + timedelta(minutes=expiry_minutes), created_at=now,
+    )
+    session.add(checkout)
+    session.flush()  # the unique key is claimed here, before any stock is taken
+    for line in lines:
+        _take_stock(session, products.get(line.product_id), line.quantity)
+    by_shop: dict[int, list[CartLine]] = {}
+    for line in lines:
+        by_shop.setdefault(products[line.product_id].shop_id, []).append(line)
+    total = 0
+    for index, (shop_id, shop_lines) in enumerate(sorted(by_shop.items()), start=1):
+        order = _make_order(session, checkout, shops[shop_id], address, index=index, now=now)
+        order_total = 0
+        for line in shop_lines:
+            product = products[line.product_id]
+            order_line = _order_line(session, order, line, product, shops[shop_id], buyer_id)
+            session.add(order_line)
+            order_total += order_line.line_total_fen
+        order.total_fen = order_total
+        session.add(order)
+        session.add(OrderEvent(order_id=order.id, from_status=None, to_status=PENDING_PAYMENT, actor_id=buyer_id,
+                               note="下单 · order placed", created_at=now))
+        total += order_total
+    checkout.total_fen = total
+    session.add(checkout)
+    for line in lines:
+        session.delete(line)
+    cart.updated_at = now
+    session.add(cart)
+    return checkout
+
+
+def _take_stock(session: Session, product: Product | None, quantity: int) -> None:
+    if product is None or product.status != PRODUCT_ACTIVE:
+        raise ProductUnavailable()
+    taken = session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    _forget_stock(session, product.id)
+    if taken != 1:
+        left = session.execute(select(Product.stock).where(Product.id == product.id)).scalar_one()
+        if left <= 0:
+            raise OutOfStock(product.title, title=product.title)
+        raise NotEnoughStock(title=product.title, available=left)
+
+
+def _make_order(session: Session, checkout: Checkout, shop: Shop, address: Address, *, index: int, now: datetime) -> Order:
+    order = Order(
+        # Unique because the checkout id is: ZC + date + checkout id + the shop's place in the checkout.
+        number=f"ZC{now:%y%m%d}{checkout.id:07d}{index:02d}",
+        checkout_id=checkout.id, buyer_id=checkout.buyer_id, shop_id=shop.id, status=PENDING_PAYMENT, total_fen=0,
+        recipient=address.recipient, mobile=address.mobile, province=address.province, city=address.city,
+        district=address.district, address_detail=address.detail, created_at=now, updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _order_line(session: Session, order: Order, line: CartLine, product: Product, shop: Shop, buyer_id: int) -> OrderLine:
+    # Self-referral and own-shop purchases are stripped here too: an anonymous cart's buyer was unknown at add time.
+    eligible = attribution.is_eligible(
+        session, beneficiary_id=line.beneficiary_id, buyer_id=buyer_id, shop_owner_id=shop.owner_id
+    )
+    return OrderLine(
+        order_id=order.id,
+        product_id=product.id,
+        title=product.title[:120],
+        unit_price_fen=product.price_fen,
+        quantity=line.quantity,
+        line_total_fen=product.price_fen * line.quantity,
+        commission_bp=product.commission_bp,
+        beneficiary_id=line.beneficiary_id if eligible else None,
+        attribution_source=line.attribution_source if eligible else None,
+        attribution_ref=line.attribution_ref if eligible else None,
+    )
+
+
+def _forget_stock(session: Session, product_id: int) -> None:
+    _forget(session, Product, product_id, "stock")
+
+
+def _forget(session: Session, model: type, row_id: int, attribute: str) -> None:
+    # The UPDATEs above bypass the ORM (synchronize_session=False keeps rowcount exact on every
+    # driver); a copy of the row already in this session must reload the column, not show the old value.
+    loaded = session.identity_map.get(session.identity_key(model, row_id))
+    if loaded is not None:
+        session.expire(loaded, [attribute])
+
+
+def _find_by_key(session: Session, key: str) -> Checkout | None:
+    return session.exec(select(Checkout).where(Checkout.idempotency_key == key)).first()
+
+
+def _same_buyer(checkout: Checkout, buyer_id: int) -> Checkout:
+    if checkout.buyer_id != buyer_id:
+        # Keys are random per form; another buyer's key is a forgery or a bug, never a retry.
+        raise Conflict(code="idempotency_key_reused")
+    return checkout
+
+
+@dataclass(frozen=True)
+class CheckoutPage:
+    checkout: Checkout
+    orders: list[tuple[Order, list[OrderLine]]]
+
+    @property
+    def is_payable(self) -> bool:
+        return self.checkout.status == PENDING_PAYMENT
+
+
+def get_checkout(session: Session, *, checkout_id: int, buyer_id: int, now: datetime | None = None) -> CheckoutPage:
+    """The buyer's checkout with its orders and lines, expiring it first if its time is up. Raises NotFound."""
+    checkout = session.get(Checkout, checkout_id)
+    if checkout is None or checkout.buyer_id != buyer_id:
+        raise NotFound()
+    if checkout.status == PENDING_PAYMENT and checkout.expires_at <= (now or utcnow()):
+        expire_unpaid(session, now=now or utcnow(), checkout_id=checkout_id)
+        session.refresh(checkout)
+    orders = list(session.exec(select(Order).where(Order.checkout_id == checkout.id).order_by(Order.id)))
+    lines = list(session.exec(
+        select(OrderLine).where(OrderLine.order_id.in_([order.id for order in orders])).order_by(OrderLine.id)
+    )) if orders else []
+    return CheckoutPage(checkout, [(order, [line for line in lines if line.order_id == order.id]) for order in orders])
+
+
+def expire_unpaid(session: Session, *, now: datetime, checkout_id: int | None = None) -> int:
+    """Cancel unpaid checkouts whose time is up (or just `checkout_id`'s), giving their stock back.
+
+    Safe to run concurrently and repeatedly: each checkout is claimed with a conditional UPDATE on its
+    status, so its stock comes back exactly once. Returns how many checkouts expired now.
+    """
+    query = select(Checkout.id).where(Checkout.status == PENDING_PAYMENT, Checkout.expires_at <= now)
+    if checkout_id is not None:
+        query = query.where(Checkout.id == checkout_id)
+    due = list(session.exec(query.order_by(Checkout.id)))
+    expired = 0
+    for due_id in due:
+        with atomic(session):
+            if _release(session, checkout_id=due_id, now=now, actor_id=None, note="超时未支付 · payment time ran out",
+                        only_if_due=True):
+                expired += 1
+    return expired
+
+
+def cancel_checkout(session: Session, *, checkout_id: int, buyer_id: int, now: datetime | None = None) -> Checkout:
+    """The buyer gives up paying: cancel the unpaid checkout and give its stock back.
+
+    Raises NotFound (not the buyer's), CheckoutExpired (already paid or cancelled).
+    """
+    now = now or utcnow()
+    with atomic(session):
+        checkout = session.get(Checkout, checkout_id)
+        if checkout is None or checkout.buyer_id != buyer_id:
+            raise NotFound()
+        if not _release(session, checkout_id=checkout_id, now=now, actor_id=buyer_id, note="买家取消支付 · buyer cancelled"):
+            raise CheckoutExpired()
+    session.refresh(checkout)
+    return checkout
+
+
+def _release(session: Session, *, checkout_id: int, now: datetime, actor_id: int | None, note: str,
+             only_if_due: bool = False) -> bool:
+    claim = update(Checkout).where(Checkout.id == checkout_id, Checkout.status == PENDING_PAYMENT)
+    if only_if_due:
+        claim = claim.where(Checkout.expires_at <= now)
+    if session.execute(claim.values(status=CANCELLED).execution_options(synchronize_session=False)).rowcount != 1:
+        return False  # paid, or released by someone else in the meantime
+    _forget(session, Checkout, checkout_id, "status")
+    orders = session.exec(select(Order).where(Order.checkout_id == checkout_id, Order.status == PENDING_PAYMENT)).all()
+    for order in orders:
+        for line in session.exec(select(OrderLine).where(OrderLine.order_id == order.id)):
+            session.execute(
+                update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+            _forget_stock(session, line.product_id)
+        order.status, order.cancelled_at, order.updated_at = CANCELLED, now, now
+        session.add(order)
+        session.add(OrderEvent(order_id=order.id, from_status=PENDING_PAYMENT, to_status=CANCELLED,
+                               actor_id=actor_id, note=note, created_at=now))
+    return True
