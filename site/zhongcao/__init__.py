@@ -56,6 +56,10 @@ def _refuse_unsafe_production(app: Flask) -> None:
         return
     if app.config["SECRET_KEY"] in ("", config_module.DEV_SECRET) or len(app.config["SECRET_KEY"]) < 32:
         raise RuntimeError("ZHONGCAO_SECRET_KEY must be set to a random value of 32+ characters in production")
+    if app.config.get("PAYMENT_PROVIDER") == "stripe" and not (
+        app.config.get("STRIPE_SECRET_KEY") and app.config.get("STRIPE_WEBHOOK_SECRET")
+    ):
+        raise RuntimeError("PAYMENT_PROVIDER=stripe needs ZHONGCAO_STRIPE_SECRET_KEY and ZHONGCAO_STRIPE_WEBHOOK_SECRET")
     if not app.config.get("SITE_URL"):
         # Password-reset links are built from SITE_URL, never from the request's Host header.
         raise RuntimeError("ZHONGCAO_SITE_URL must be set in production (e.g. https://zhongcao.example)")

@@ -4,6 +4,7 @@ secret as Stripe signs them and verified by the real `stripe` library; Stripe's 
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -88,6 +89,15 @@ def test_an_unknown_event_type_is_acknowledged_and_ignored(client, session):
     assert count(session, WebhookEvent.id) == 0
 
 
+def test_the_webhook_is_the_only_post_that_needs_no_csrf_token(app, client, make_product):
+    product = make_product()
+    event = {"id": "evt_csrf", "type": "customer.created", "data": {"object": {}}}
+
+    assert post_event(client, event).status_code == 200
+    assert client.post("/cart/items", data={"product_id": product.id, "quantity": 1}).status_code == 400
+    assert app.extensions["csrf"]._exempt_views == {"zhongcao.web.webhooks.receive_stripe_event"}
+
+
 def test_without_a_configured_secret_every_event_is_refused(app, client):
     app.config["STRIPE_WEBHOOK_SECRET"] = ""
     event = {"id": "evt_3", "type": "customer.created", "data": {"object": {}}}
@@ -113,7 +123,9 @@ def test_an_event_for_a_checkout_we_do_not_have_is_acknowledged_and_changes_noth
 
 @pytest.fixture
 def stripe_checkout(session, make_user, make_product, make_article):
-    """A buyer's unpaid checkout (2 × 33.33 yuan, credited to an article's author) waiting for Stripe."""
+    """A buyer's unpaid checkout (2 × 33.33 yuan, credited to an article's author) waiting for Stripe.
+
+    It expires in an hour, so the Stripe session's expiry is the checkout's own, not "now + 30 minutes"."""
     from zhongcao.commerce import addresses, cart, checkout
 
     product = make_product(price_fen=3333, commission_bp=1250, stock=5)
@@ -126,7 +138,7 @@ def stripe_checkout(session, make_user, make_product, make_article):
     address = addresses.save_address(session, user_id=buyer.id, recipient="林小草", mobile="13800138000",
                                      province="上海市", city="上海市", district="徐汇区", detail="漕溪北路 88 号")
     placed = checkout.place_order(session, buyer_id=buyer.id, cart_id=buyer_cart.id, address_id=address.id,
-                                  idempotency_key="stripe-test-1", payment_provider="stripe")
+                                  idempotency_key="stripe-test-1", payment_provider="stripe", expiry_minutes=60)
     assert placed.total_fen == 6666
     return placed
 
@@ -170,14 +182,28 @@ def test_placing_an_order_sends_the_buyer_to_a_stripe_session_for_the_exact_tota
     assert form["client_reference_id"] == str(placed.id) == form["metadata[checkout_id]"]
     assert form["mode"] == "payment"
     # Stripe stops taking money when our checkout expires, or as soon after as Stripe allows (30 minutes).
-    assert int(form["expires_at"]) <= max(int(placed.expires_at.timestamp()), int(time.time()) + 31 * 60)
+    assert int(form["expires_at"]) <= max(int(placed.expires_at.timestamp()), int(time.time()) + 31 * 60) + 300
+    assert int(form["expires_at"]) >= int(time.time()) + 30 * 60
     assert created["authorization"] == f"Bearer {SECRET_KEY}"
-    assert created["idempotency_key"], "a retried start returns the same Stripe session"
+
+
+def test_pressing_pay_again_asks_stripe_for_the_same_session(app, client, session, stripe_checkout, sign_in_as, fake_stripe):
+    from zhongcao.accounts.models import User
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    sign_in_as(client, session.get(User, stripe_checkout.buyer_id))
+
+    first = client.post(f"/checkout/{stripe_checkout.id}/pay")
+    second = client.post(f"/checkout/{stripe_checkout.id}/pay")
+
+    assert first.headers["Location"] == second.headers["Location"]
+    one, two = fake_stripe.requests_to("/v1/checkout/sessions")
+    # The same key with the same parameters: Stripe answers with the session it made the first time.
+    assert one["idempotency_key"] == two["idempotency_key"] and one["idempotency_key"].startswith("zhongcao-checkout-")
+    assert one["form"] == two["form"]
 
 
 def re_search(pattern: str, text: str) -> str:
-    import re
-
     match = re.search(pattern, text)
     assert match, pattern
     return match.group(1)

@@ -49,7 +49,8 @@ PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_suc
 NEUTRAL_EVENTS = ("checkout.session.expired", "checkout.session.async_payment_failed")
 # Stripe accepts a Checkout Session lifetime between 30 minutes and 24 hours.
 _SESSION_MIN_LIFETIME = timedelta(minutes=30, seconds=30)
-_SESSION_MAX_LIFETIME = timedelta(hours=23, minutes=59)
+_SESSION_MAX_LIFETIME = timedelta(hours=23, minutes=50)
+_EXPIRY_STEP_SECONDS = 300  # expires_at is rounded up to this step (see StripeProvider.start_payment)
 
 # What handle_event did, for the log and the tests.
 MARKED_PAID = "marked_paid"
@@ -105,7 +106,7 @@ class StripeProvider:
     """The Stripe Checkout payment provider: the buyer pays on Stripe's hosted page."""
 
     name = PROVIDER
-    label = "Stripe"
+    label = "Stripe 在线支付 · Pay online with Stripe"
 
     def __init__(self, settings: StripeSettings, client: stripe.StripeClient | None = None) -> None:
         self.settings = settings
@@ -120,10 +121,12 @@ class StripeProvider:
         Raises PaymentProviderUnavailable when Stripe cannot be reached or refuses the request.
         """
         params = session_params(session, checkout=checkout, success_url=success_url, cancel_url=cancel_url, now=now)
+        # Stripe refuses a key reused with other parameters; expires_at moves in 5-minute steps, so a
+        # double click or a retry gets the same session and a much later click a new one (should
+        # both be paid, handle_event refunds the second).
+        key = f"zhongcao-checkout-{checkout.id}-{checkout.total_fen}-{params['expires_at']}"
         try:
-            created = self.client.v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"zhongcao-checkout-{checkout.id}-{checkout.total_fen}"},
-            )
+            created = self.client.v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
         except stripe.StripeError as error:
             log.error("stripe: creating a session for checkout %s failed: %s", checkout.id, error)
             # No detail for the buyer: Stripe's message can name our configuration.
@@ -184,7 +187,7 @@ def session_params(
     # Stripe stops taking money when our checkout expires (or as soon after as Stripe allows: at least
     # 30 minutes), which makes late payments, refunded by handle_event, rare.
     expires_at = min(max(_as_aware(checkout.expires_at), now + _SESSION_MIN_LIFETIME), now + _SESSION_MAX_LIFETIME)
-    params["expires_at"] = int(expires_at.timestamp())
+    params["expires_at"] = -(-int(expires_at.timestamp()) // _EXPIRY_STEP_SECONDS) * _EXPIRY_STEP_SECONDS
     return params
 
 
