@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -403,6 +404,12 @@ def find_cover_images(session: Session, product_ids: list[int]) -> dict[int, Upl
     for product_id, upload in rows:
         covers.setdefault(product_id, upload)
     return covers
+
+
+def cover_image_urls(session: Session, product_ids: Iterable[int]) -> dict[int, str]:
+    """Each product's first image as a /media/ URL, in one query; products without images are absent."""
+    covers = find_cover_images(session, sorted(set(product_ids)))
+    return {product_id: f"/media/{upload.filename}" for product_id, upload in covers.items()}
 
 
 def _viewer_can_manage(session: Session, shop: Shop, viewer_id: int | None) -> bool:

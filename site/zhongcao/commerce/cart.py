@@ -7,7 +7,6 @@ Attribution is decided once per add and frozen on the line (see attribution.py).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,13 +14,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from zhongcao.attribution.clicks import Attribution
-from zhongcao.catalog.models import PRODUCT_ACTIVE, Product, ProductImage, Shop
+from zhongcao.catalog.models import PRODUCT_ACTIVE, Product, Shop
+from zhongcao.catalog.services import cover_image_urls
 from zhongcao.clock import utcnow
 from zhongcao.commerce import attribution
 from zhongcao.commerce.models import Cart, CartLine
 from zhongcao.db import atomic
 from zhongcao.errors import DomainError, InvalidInput, NotFound
-from zhongcao.media.models import Upload
 
 MAX_LINE_QUANTITY = 99
 
@@ -291,7 +290,7 @@ def get_cart_view(session: Session, *, cart_id: int | None) -> CartView:
         .where(CartLine.cart_id == cart_id)
         .order_by(Shop.name, Shop.id, CartLine.added_at, CartLine.id)
     ).all()
-    images = _first_images(session, [product.id for _line, product, _shop in rows])
+    images = cover_image_urls(session, [product.id for _line, product, _shop in rows])
     groups: dict[int, ShopGroup] = {}
     for line, product, shop in rows:
         group = groups.setdefault(shop.id, ShopGroup(shop))
@@ -312,22 +311,6 @@ def _problem(product: Product, quantity: int) -> str | None:
     except DomainError as error:
         return error.code
     return None
-
-
-def _first_images(session: Session, product_ids: Iterable[int]) -> dict[int, str]:
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(ProductImage.product_id, Upload.filename)
-        .join(Upload, Upload.id == ProductImage.upload_id)
-        .where(ProductImage.product_id.in_(ids))
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
-    ).all()
-    found: dict[int, str] = {}
-    for product_id, filename in rows:
-        found.setdefault(product_id, f"/media/{filename}")
-    return found
 
 
 def _freeze(line: CartLine, credit: attribution.Credit, now: datetime) -> None:

@@ -20,7 +20,8 @@ from sqlmodel import Session, select
 
 from zhongcao.accounts.models import User
 from zhongcao.articles.models import PUBLISHED, Article, ArticleProduct, ArticleTag
-from zhongcao.catalog.models import PRODUCT_ACTIVE, Category, Product, ProductImage, Shop
+from zhongcao.catalog.models import PRODUCT_ACTIVE, Category, Product, Shop
+from zhongcao.catalog.services import cover_image_urls
 from zhongcao.media.models import Upload
 from zhongcao.search import Document, DocumentKey
 from zhongcao.social.models import ArticleCollect, ArticleLike, Follow
@@ -148,7 +149,7 @@ def _product_documents(session: Session, ids: Sequence[int]) -> list[Document]:
     ).all()
     if not rows:
         return []
-    images = _first_images(session, [product.id for product, _shop, _category in rows])
+    images = cover_image_urls(session, [product.id for product, _shop, _category in rows])
     featured = dict(
         session.exec(
             select(ArticleProduct.product_id, func.count())
@@ -177,19 +178,6 @@ def _product_documents(session: Session, ids: Sequence[int]) -> list[Document]:
             subtitle=shop_name,
         ))
     return documents
-
-
-def _first_images(session: Session, product_ids: list[int]) -> dict[int, str]:
-    rows = session.exec(
-        select(ProductImage.product_id, Upload.filename)
-        .join(Upload, Upload.id == ProductImage.upload_id)
-        .where(ProductImage.product_id.in_(product_ids))
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
-    ).all()
-    images: dict[int, str] = {}
-    for product_id, filename in rows:
-        images.setdefault(product_id, f"/media/{filename}")
-    return images
 
 
 def _article_documents(session: Session, ids: Sequence[int]) -> list[Document]:

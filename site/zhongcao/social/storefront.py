@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 
 from zhongcao.accounts.models import User
 from zhongcao.articles.models import PUBLISHED, Article, ArticleProduct
-from zhongcao.catalog.models import PRODUCT_ACTIVE, Product, ProductImage
+from zhongcao.catalog.models import PRODUCT_ACTIVE, Product
+from zhongcao.catalog.services import cover_image_urls
 from zhongcao.errors import NotFound
 from zhongcao.media.models import Upload
 from zhongcao.social import listings, services
@@ -23,11 +24,7 @@ class Pick:
     """A product the creator featured in a public article, with its first image."""
 
     product: Product
-    image_filename: str | None
-
-    @property
-    def image_url(self) -> str | None:
-        return f"/media/{self.image_filename}" if self.image_filename else None
+    image_url: str | None
 
     @property
     def is_sold_out(self) -> bool:
@@ -103,23 +100,8 @@ def creator_picks(session: Session, *, creator_id: int, limit: int = MAX_PICKS) 
         .order_by(featured.c.featured_at.desc(), Product.id.desc())
         .limit(limit)
     ).all()
-    first_images = _first_images(session, [product.id for product in products])
+    first_images = cover_image_urls(session, [product.id for product in products])
     return [Pick(product, first_images.get(product.id)) for product in products]
-
-
-def _first_images(session: Session, product_ids: list[int]) -> dict[int, str]:
-    if not product_ids:
-        return {}
-    rows = session.exec(
-        select(ProductImage.product_id, Upload.filename)
-        .join(Upload, Upload.id == ProductImage.upload_id)
-        .where(ProductImage.product_id.in_(product_ids))
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
-    ).all()
-    first: dict[int, str] = {}
-    for product_id, filename in rows:
-        first.setdefault(product_id, filename)
-    return first
 
 
 def creator_workbench(session: Session, *, creator_id: int) -> list[Article]:
