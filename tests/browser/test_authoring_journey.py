@@ -7,25 +7,9 @@ import re
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD
+from tests.browser.session_steps import sign_in, watch_for_problems
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/signin")
-    page.fill("#email", email)
-    page.fill("#password", TEST_PASSWORD)
-    page.click("form[action='/signin'] button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def watch_for_problems(page) -> list[str]:
-    """Collect console errors (CSP violations show up there) and page errors."""
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return problems
 
 
 def test_creator_publishes_a_guide_and_a_follower_finds_it(browser, live_server, make_user, make_product):
