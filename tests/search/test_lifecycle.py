@@ -109,6 +109,35 @@ def test_a_bulk_stock_update_through_the_session_reaches_the_in_stock_filter(bac
     assert urls(backend, "帆布包") == [f"/products/{product.slug}"]
 
 
+def test_a_sale_that_leaves_stock_writes_nothing_to_the_index_and_a_restock_reaches_it(backend, session, make_product):
+    product = make_product(title="羊毛围巾 scarf", stock=3)
+    owner = session.get(catalog.Shop, product.shop_id).owner_id
+    catalog.update_product(session, actor_id=owner, product_id=product.id, title=product.title)
+    in_stock = dict(kind="product", in_stock=True)
+    before = _generation(backend)
+
+    with atomic(session):  # one unit sold: still in stock, the document is unchanged
+        session.exec(update(Product).where(Product.id == product.id, Product.stock >= 1).values(stock=Product.stock - 1))
+    assert _generation(backend) == before
+    with atomic(session):  # the last two sold: out of stock
+        session.exec(update(Product).where(Product.id == product.id, Product.stock >= 2).values(stock=Product.stock - 2))
+    assert urls(backend, "围巾", **in_stock) == []
+    with atomic(session):  # a refund puts one back
+        session.exec(update(Product).where(Product.id == product.id).values(stock=Product.stock + 1))
+
+    assert urls(backend, "围巾", **in_stock) == [f"/products/{product.slug}"]
+
+
+def _generation(backend) -> int | None:
+    """The Whoosh index generation (bumped by every write); None for backends without one."""
+    directory = getattr(backend, "live_directory", lambda: None)()
+    if directory is None:
+        return None
+    from whoosh import index
+
+    return index.open_dir(str(directory)).latest_generation()
+
+
 def test_a_creator_profile_change_reaches_their_creator_document_and_articles(backend, session, make_article, make_user):
     author = make_user(is_creator=True, handle="teacup", display_name="茶杯")
     make_article(author=author, title="一篇普通的文章 plain")

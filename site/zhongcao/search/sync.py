@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+from sqlmodel import select
 
 from zhongcao.accounts.models import User
 from zhongcao.articles.models import Article, ArticleProduct, ArticleTag
@@ -54,9 +55,11 @@ class Changes:
     users: set[int] = field(default_factory=set)  # their creator document, articles and shop's products
     shops: set[int] = field(default_factory=set)
     categories: set[int] = field(default_factory=set)
+    # Products whose stock only went down: their document changes only if it reached zero (sold out).
+    stock_taken: set[int] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.users or self.shops or self.categories)
+        return bool(self.keys or self.users or self.shops or self.categories or self.stock_taken)
 
 
 def register(engine: Engine, backend: SearchBackend) -> None:
@@ -149,8 +152,20 @@ def _collect_bulk(state) -> None:
         return
     if kind == "creator":
         changes.users.update(ids)
+    elif kind == "product" and state.is_update and _only_takes_stock(state.statement):
+        # Checkout's conditional `stock = stock - q`: re-indexing every sale would cost a third of
+        # a worker's time, and the document only changes when the product sells out.
+        changes.stock_taken.update(ids)
     else:
         changes.keys.update((kind, item_id) for item_id in ids)
+
+
+def _only_takes_stock(statement) -> bool:
+    values = getattr(statement, "_values", None) or {}
+    if [getattr(column, "key", str(column)) for column in values] != ["stock"]:
+        return False
+    (value,) = values.values()
+    return isinstance(value, BinaryExpression) and value.operator is operators.sub
 
 
 def _touches(statement, names: frozenset[str]) -> bool:
@@ -207,6 +222,7 @@ def apply_changes(engine: Engine, backend: SearchBackend, changes: Changes) -> b
         with _write_lock(backend):
             with new_session(engine) as session:
                 keys = expand(session, changes)
+                keys |= _sold_out(session, changes.stock_taken)
                 documents = search_documents.documents_for(session, keys)
             present = {document.key for document in documents}
             if documents:
@@ -217,8 +233,16 @@ def apply_changes(engine: Engine, backend: SearchBackend, changes: Changes) -> b
         return True
     except Exception:
         _log.exception("search index update failed for %d change(s); `zhongcao search-check` will report it",
-                       len(changes.keys) + len(changes.users) + len(changes.shops) + len(changes.categories))
+                       len(changes.keys) + len(changes.users) + len(changes.shops) + len(changes.categories)
+                       + len(changes.stock_taken))
         return False
+
+
+def _sold_out(session, product_ids: set[int]) -> set[DocumentKey]:
+    if not product_ids:
+        return set()
+    rows = session.exec(select(Product.id).where(Product.id.in_(sorted(product_ids)), Product.stock <= 0))
+    return {("product", product_id) for product_id in rows}
 
 
 def expand(session, changes: Changes) -> set[DocumentKey]:
