@@ -64,7 +64,7 @@ def test_only_creators_can_write(session, make_user):
     with pytest.raises(Forbidden) as refused:
         articles.save_article(session, author_id=reader.id, title="t", body_md="b")
 
-    assert refused.value.code == "not_a_creator"
+    assert refused.value.code == "write_needs_creator"
     assert session.exec(select(func.count(Article.id))).one() == 0
 
 

@@ -68,27 +68,17 @@ def sign_up(
     session: Session, *, email: str, handle: str, password: str, display_name: str = "", now: datetime | None = None
 ) -> User:
     """Create a reader account. Raises InvalidInput (email, handle, password) or Conflict (taken)."""
-    email = normalise_email(email)
-    handle = check_handle(handle)
+    # The cheap checks first, so a malformed form never pays for an argon2 hash.
+    email, handle = normalise_email(email), check_handle(handle)
     password = passwords.check_password_rules(password)
-    display_name = (display_name or "").strip()[:60] or handle
-    now = now or utcnow()
-    with atomic(session):
-        if find_user_by_email(session, email):
-            raise Conflict(field="email", code="email_taken")
-        if find_user_by_handle(session, handle):
-            raise Conflict(field="handle", code="handle_taken")
-        user = User(
-            email=email,
-            handle=handle,
-            handle_key=handle.lower(),
-            display_name=display_name,
-            password_hash=passwords.hash_password(password),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(user)
-    return user
+    return create_account(
+        session,
+        email=email,
+        handle=handle,
+        password_hash=passwords.hash_password(password),
+        display_name=display_name,
+        now=now,
+    )
 
 
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
@@ -280,10 +270,10 @@ def create_account(
     is_admin: bool = False,
     now: datetime | None = None,
 ) -> User:
-    """Create an account with its profile and roles from an already hashed password (the demo-content importer).
+    """Create an account with its profile and roles from an already hashed password.
 
-    Every demo account shares one published demo password, so the importer hashes it once instead of
-    paying argon2's cost per account. Raises InvalidInput (email, handle) or Conflict (taken).
+    sign_up hashes the reader's password first; the demo-content importer hashes the one published
+    demo password once for every account. Raises InvalidInput (email, handle) or Conflict (taken).
     """
     email = normalise_email(email)
     handle = check_handle(handle)

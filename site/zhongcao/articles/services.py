@@ -42,7 +42,7 @@ class ArticleNotPublishable(DomainError):
 
 
 class NotACreator(Forbidden):
-    code = "not_a_creator"
+    code = "write_needs_creator"  # distinct from social's not_a_creator (following), which has its own message
 
 
 class NotAnAdmin(Forbidden):

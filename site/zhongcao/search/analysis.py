@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from markupsafe import Markup, escape
 from whoosh.analysis import Token, Tokenizer
 from whoosh.lang.porter2 import stem as porter_stem
 
@@ -258,3 +259,31 @@ class ZhongcaoTokenizer(Tokenizer):
 def analyzer(*, stems: bool = True) -> ZhongcaoTokenizer:
     """The Whoosh analyzer for our text fields."""
     return ZhongcaoTokenizer(stems=stems)
+
+
+# Highlighting, shared by both backends so results look the same whichever serves them.
+def term_spans(text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    """Where `text`'s analysed terms in `wanted` stand, overlapping runs merged."""
+    spans = sorted((term.start, term.end) for term in terms(text) if term.text in wanted)
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def mark(text: str, wanted: set[str], spans: list[tuple[int, int]] | None = None) -> Markup:
+    """`text` escaped, with every analysed term in `wanted` wrapped in <mark>."""
+    if not wanted or not text:
+        return Markup(escape(text))
+    spans = term_spans(text, wanted) if spans is None else spans
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        out.append(str(escape(text[last:start])))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        last = end
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))

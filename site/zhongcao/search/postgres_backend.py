@@ -35,7 +35,7 @@ from zhongcao.search import (
     SearchQuery,
 )
 from zhongcao.search import postgres_spelling as spelling
-from zhongcao.search.analysis import fold, query_groups, stem, terms
+from zhongcao.search.analysis import fold, mark, query_groups, stem, terms
 
 # A lexeme we quote into to_tsquery: letters, digits and Han characters only, so it can hold no
 # quote, backslash, operator or space.
@@ -594,30 +594,9 @@ def _hit(row, score: float, wanted: set[str]) -> Hit:
     return Hit(
         document=document,
         score=score,
-        title_html=highlight(document.title, wanted),
+        title_html=mark(document.title, wanted),
         snippet_html=snippet(document.body, wanted),
     )
-
-
-def highlight(value: str, wanted: set[str]) -> Markup:
-    """`value` escaped, with the words that analyse to one of `wanted` wrapped in <mark>."""
-    spans: list[list[int]] = []
-    if wanted:
-        for term in sorted(terms(value), key=lambda found: (found.start, found.end)):
-            if term.text not in wanted:
-                continue
-            if spans and term.start <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], term.end)
-            else:
-                spans.append([term.start, term.end])
-    out = []
-    cursor = 0
-    for start, end in spans:
-        out.append(str(escape(value[cursor:start])))
-        out.append(f"<mark>{escape(value[start:end])}</mark>")
-        cursor = end
-    out.append(str(escape(value[cursor:])))
-    return Markup("".join(out))
 
 
 def snippet(body: str, wanted: set[str], *, length: int = _SNIPPET_CHARS) -> Markup:
@@ -631,7 +610,7 @@ def snippet(body: str, wanted: set[str], *, length: int = _SNIPPET_CHARS) -> Mar
         space = body.rfind(" ", max(0, start - 15), first)
         start = space + 1 if space >= 0 else start
     end = min(len(body), start + length)
-    excerpt = highlight(body[start:end], wanted)
+    excerpt = mark(body[start:end], wanted)
     lead = "…" if start else ""
     tail = "…" if end < len(body) else ""
     return Markup(lead) + excerpt + Markup(tail)

@@ -45,7 +45,7 @@ from zhongcao.search import (
     Results,
     SearchQuery,
 )
-from zhongcao.search.analysis import analyzer, fold, query_groups, terms, word_parts
+from zhongcao.search.analysis import analyzer, fold, mark, query_groups, terms, word_parts
 
 FIELD_BOOSTS = {"title": 4.0, "tags": 2.0, "body": 1.0}
 EXCERPT_CHARS = 1000  # stored for snippets; the whole body is indexed but not stored
@@ -667,32 +667,6 @@ def _group_query(group: list[str]):
         for term in group
         for field, boost in FIELD_BOOSTS.items()
     ])
-
-
-def _spans(text: str, wanted: set[str]) -> list[tuple[int, int]]:
-    spans = sorted((term.start, term.end) for term in terms(text) if term.text in wanted)
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def mark(text: str, wanted: set[str], spans: list[tuple[int, int]] | None = None) -> Markup:
-    """`text` escaped, with every analysed term in `wanted` wrapped in <mark>."""
-    if not wanted or not text:
-        return Markup(escape(text))
-    spans = _spans(text, wanted) if spans is None else spans
-    out: list[str] = []
-    last = 0
-    for start, end in spans:
-        out.append(str(escape(text[last:start])))
-        out.append(f"<mark>{escape(text[start:end])}</mark>")
-        last = end
-    out.append(str(escape(text[last:])))
-    return Markup("".join(out))
 
 
 def snippet(text: str, wanted: set[str], *, width: int = SNIPPET_CHARS) -> Markup:

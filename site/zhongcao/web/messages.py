@@ -69,7 +69,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "category_unknown": ("分类不存在", "Unknown category"),
 }
 ARTICLES: dict[str, tuple[str, str]] = {
-    "not_a_creator": ("只有达人可以写笔记", "Only creators can write articles"),
+    "write_needs_creator": ("只有达人可以写笔记", "Only creators can write articles"),
     "article_title_required": ("请填写标题", "Please enter a title"),
     "article_title_too_long": ("标题最多 120 个字", "Titles can have at most 120 characters"),
     "article_summary_too_long": ("摘要最多 300 个字", "Summaries can have at most 300 characters"),
