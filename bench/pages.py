@@ -26,6 +26,9 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 BENCH_HANDLE = "benchwriter"
 BENCH_SLUG = "twelve-blocks"
+# One browser: the same User-Agent signs in and reads (Flask-Login's session protection ties the
+# session to it; a different one would mark the session not fresh and rewrite the cookie every time).
+USER_AGENT = "zhongcao-bench/1 (wrk)"
 
 
 def bench_env() -> dict[str, str]:
@@ -84,6 +87,7 @@ def stop_server(server: subprocess.Popen) -> None:
 def signed_in_cookie(base: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(f"{base}/signin", timeout=10).read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
         r'name="csrf_token" value="([^"]+)"', page
@@ -95,24 +99,34 @@ def signed_in_cookie(base: str) -> str:
     ).encode()
     request = urllib.request.Request(f"{base}/signin", data=form, headers={"Referer": f"{base}/signin"})
     opener.open(request, timeout=10).read()
+    # Like a browser, keep the cookie as the first signed-in page leaves it (with its CSRF secret).
+    with opener.open(f"{base}/settings", timeout=10) as response:
+        if response.geturl().rstrip("/").endswith("/signin"):
+            raise SystemExit("the session cookie does not sign in")
     cookies = {cookie.name: cookie.value for cookie in jar}
     if "session" not in cookies:
         raise SystemExit("sign-in did not set a session cookie")
-    check = urllib.request.Request(f"{base}/settings", headers={"Cookie": f"session={cookies['session']}"})
-    with urllib.request.urlopen(check, timeout=10) as response:
-        if response.geturl().rstrip("/").endswith("/signin"):
-            raise SystemExit("the session cookie does not sign in")
     return f"session={cookies['session']}"
+
+
+def check_signed_in_page(url: str, cookie: str) -> None:
+    """The signed-in run must measure a signed-in page, and one whose cookie the browser keeps as is."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        page = response.read().decode()
+        if response.headers.get("Set-Cookie"):
+            raise SystemExit("the signed-in article page rewrites the session cookie on every view")
+    if "退出 Sign out" not in page:
+        raise SystemExit("the signed-in article page does not show the reader as signed in")
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def run_wrk(url: str, cookie: str | None = None) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", url]
-    if cookie:
-        command[1:1] = ["-H", f"Cookie: {cookie}"]
-    warm_up = ["wrk", "-t2", f"-c{CONNECTIONS}", "-d2s", url] + (["-H", f"Cookie: {cookie}"] if cookie else [])
+    headers = ["-H", f"User-Agent: {USER_AGENT}"] + (["-H", f"Cookie: {cookie}"] if cookie else [])
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", *headers, url]
+    warm_up = ["wrk", "-t2", f"-c{CONNECTIONS}", "-d2s", *headers, url]
     subprocess.run(warm_up, capture_output=True, check=True)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -146,6 +160,7 @@ def main() -> None:
         prebuilt.parent.mkdir(parents=True, exist_ok=True)
         prebuilt.write_bytes(html)
         cookie = signed_in_cookie(base)
+        check_signed_in_page(article_url, cookie)
         results = {
             "hello world (ceiling)": run_wrk(f"{base}/_bench/hello"),
             "article, pre-built bytes": run_wrk(f"{base}/_bench/prebuilt"),

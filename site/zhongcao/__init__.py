@@ -32,6 +32,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _bind_search(app)
     _bind_extensions(app)
     _register_web(app)
+    _skip_limiter_middleware(app)
     return app
 
 
@@ -105,6 +106,21 @@ def _bind_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+
+
+def _skip_limiter_middleware(app: Flask) -> None:
+    """Drop Flask-Limiter's check before every request: we set only per-route limits (@limiter.limit),
+    and each such route checks its own limit in the decorator's wrapper (flask_limiter/_limits.py).
+    The middleware check only matters for default, application or blueprint limits, which we do not
+    use, yet it cost ~0.07 ms on every request (40% of a hello-world response)."""
+    from zhongcao.extensions import limiter
+
+    shared = limiter.limit_manager
+    if shared._default_limits or shared._application_limits or shared._blueprint_limits or limiter._meta_limits:
+        return  # someone configured shared limits: keep the middleware that enforces them
+    app.before_request_funcs[None] = [
+        hook for hook in app.before_request_funcs[None] if getattr(hook, "__self__", None) is not limiter
+    ]
 
 
 def _register_web(app: Flask) -> None:

@@ -71,3 +71,120 @@ def test_anonymous_pages_carry_no_csrf_token(client, make_user, make_article):
 
     assert "csrf" not in response.get_data(as_text=True).lower()
     assert "Set-Cookie" not in response.headers
+
+
+# Signed-in readers: one cached shell of the page, with only the personal parts rendered per reader.
+
+import re
+
+from flask import render_template_string
+from flask_login import login_user
+
+from zhongcao.social import reactions as social_reactions
+from zhongcao.social import services as social_services
+from zhongcao.web.auth import SignedInUser
+from zhongcao.web.page_cache import cached_page
+
+_TOKENS = re.compile(r'(csrf_token" value="|"X-CSRFToken": ")[^"]+"')
+
+
+def _without_tokens(html: str) -> str:
+    # Flask-WTF signs each request's token with the time, so two renderings differ only there.
+    return _TOKENS.sub(r'\1…"', html)
+
+
+def _article_with_readers(session, make_user, make_product, make_article, handle):
+    make_product(slug=f"{handle}-kettle", title="缓存电水壶", price_fen=19900)
+    author = make_user(handle=handle, is_creator=True)
+    article = make_article(author=author, body_md=f"::: product {handle}-kettle\n:::\n")
+    return author, article, f"/@{handle}/{article.slug}"
+
+
+def test_two_readers_share_one_shell_and_each_sees_their_own_state(
+    client, app, session, make_user, make_product, make_article, sign_in_as
+):
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "shellwriter")
+    fan = make_user(handle="shellfan")
+    stranger = make_user(handle="shellstranger")
+    social_reactions.like_article(session, user_id=fan.id, article_id=article.id)
+    social_services.follow(session, follower_id=fan.id, creator_id=author.id)
+
+    sign_in_as(client, fan)
+    fan_page = client.get(url).get_data(as_text=True)
+    sign_in_as(client, stranger)
+    stranger_page = client.get(url).get_data(as_text=True)
+
+    assert len(app.extensions["zhongcao.page_shells"]._entries) == 1  # one rendering served both
+    assert "@shellfan" in fan_page and "@shellstranger" not in fan_page
+    assert "已赞 Liked" in fan_page and "已关注 Following" in fan_page
+    assert "@shellstranger" in stranger_page and "@shellfan" not in stranger_page
+    assert "♡ 点赞 Like" in stranger_page and "+ 关注 Follow" in stranger_page
+    assert "已赞 Liked" not in stranger_page and "已关注 Following" not in stranger_page
+    assert "¥199.00" in fan_page and "¥199.00" in stranger_page
+
+
+def test_the_shell_gives_the_same_page_as_a_whole_rendering(
+    client, session, make_user, make_product, make_article, sign_in_as
+):
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "shellwriter2")
+    reader = make_user(handle="shellreader2")
+    social_reactions.collect_article(session, user_id=reader.id, article_id=article.id)
+    sign_in_as(client, reader)
+    client.get(url)  # builds the shell
+
+    from_shell = client.get(url).get_data(as_text=True)
+    # An htmx request is never served from a cache, so it shows the page rendered whole.
+    whole = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "已收藏 Collected" in from_shell
+    assert _without_tokens(from_shell) == _without_tokens(whole)
+
+
+def test_a_like_shows_on_the_next_signed_in_view(client, session, make_user, make_product, make_article, sign_in_as):
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "shellwriter3")
+    reader = make_user(handle="shellreader3")
+    sign_in_as(client, reader)
+    assert "♡ 点赞 Like" in client.get(url).get_data(as_text=True)
+
+    social_reactions.like_article(session, user_id=reader.id, article_id=article.id)
+
+    assert "♥ 已赞 Liked" in client.get(url).get_data(as_text=True)
+
+
+def test_the_author_gets_their_own_page_not_the_readers_shell(
+    client, session, make_user, make_product, make_article, sign_in_as
+):
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "shellwriter4")
+    reader = make_user(handle="shellreader4")
+    sign_in_as(client, reader)
+    assert "编辑 Edit" not in client.get(url).get_data(as_text=True)
+
+    sign_in_as(client, author)
+    page = client.get(url).get_data(as_text=True)
+
+    assert "编辑 Edit" in page and "编辑资料 Edit profile" in page
+
+
+def test_a_repeated_signed_in_view_costs_four_queries(
+    client, engine, session, make_user, make_product, make_article, sign_in_as
+):
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "shellwriter5")
+    sign_in_as(client, make_user(handle="shellreader5"))
+    client.get(url)
+
+    queries = count_queries(engine, lambda: client.get(url))
+
+    # The reader's account, the content version, the like/collect state, the follow state.
+    assert len(queries) == 4, queries
+
+
+def test_a_csrf_token_outside_the_personal_parts_is_never_shared(app, make_user):
+    reader = make_user(handle="shellleak")
+    leaky = "<p>{{ personal('partials/csrf_header.html') }}</p><form><input value='{{ csrf_token() }}'></form>"
+
+    with app.test_request_context("/leaky"):
+        login_user(SignedInUser(reader))
+        response = cached_page(lambda: render_template_string(leaky), personal_parts=True)
+
+    assert "zhongcao.page_shells" not in app.extensions or not app.extensions["zhongcao.page_shells"]._entries
+    assert "X-CSRFToken" in response.get_data(as_text=True)  # the reader still gets a whole, working page

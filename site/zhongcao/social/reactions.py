@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -104,23 +104,21 @@ def get_public_article(session: Session, article_id: int) -> tuple[Article, User
     return row[0], row[1]
 
 
+# Plain SQL, built once: this runs on every signed-in article view, where building the same four
+# subqueries with the ORM cost ten times more than running them.
+_REACTIONS_SQL = text(
+    "SELECT"
+    " (SELECT count(*) FROM article_like WHERE article_id = :article_id),"
+    " (SELECT count(*) FROM article_collect WHERE article_id = :article_id),"
+    " (SELECT count(*) FROM article_like WHERE article_id = :article_id AND user_id = :viewer_id),"
+    " (SELECT count(*) FROM article_collect WHERE article_id = :article_id AND user_id = :viewer_id)"
+)
+
+
 def reactions_for(session: Session, *, article_id: int, viewer_id: int | None) -> Reactions:
-    """The article's like and collect counts, and whether `viewer_id` (None: anonymous) liked or collected it.
-
-    One query of four scalar subqueries: this runs on every signed-in article view.
-    """
-    def counted(table):
-        return select(func.count()).select_from(table).where(table.article_id == article_id).scalar_subquery()
-
-    def mine(table):
-        return (
-            select(func.count()).select_from(table)
-            .where(table.article_id == article_id, table.user_id == (viewer_id if viewer_id is not None else -1))
-            .scalar_subquery()
-        )
-
-    like_count, collect_count, liked, collected = session.exec(
-        select(counted(ArticleLike), counted(ArticleCollect), mine(ArticleLike), mine(ArticleCollect))
+    """The article's like and collect counts, and whether `viewer_id` (None: anonymous) liked or collected it."""
+    like_count, collect_count, liked, collected = session.execute(
+        _REACTIONS_SQL, {"article_id": article_id, "viewer_id": viewer_id if viewer_id is not None else -1}
     ).one()
     return Reactions(
         article_id=article_id,

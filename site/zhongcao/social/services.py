@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -53,10 +53,15 @@ def unfollow(session: Session, *, follower_id: int, creator_id: int) -> None:
             session.delete(row)
 
 
+# Plain SQL: the follow button on every signed-in article view asks this.
+_IS_FOLLOWING_SQL = text("SELECT 1 FROM follow WHERE follower_id = :follower_id AND creator_id = :creator_id")
+
+
 def is_following(session: Session, *, follower_id: int | None, creator_id: int) -> bool:
     if follower_id is None:
         return False
-    return session.get(Follow, (follower_id, creator_id)) is not None
+    params = {"follower_id": follower_id, "creator_id": creator_id}
+    return session.execute(_IS_FOLLOWING_SQL, params).first() is not None
 
 
 def follower_count(session: Session, creator_id: int) -> int:

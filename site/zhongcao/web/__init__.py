@@ -33,3 +33,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(orders.bp)
     errors.install(app)
     main.install_template_globals(app)
+    from zhongcao.web import page_cache  # `personal(...)` parts of cacheable pages
+
+    page_cache.install(app)

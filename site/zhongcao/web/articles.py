@@ -202,7 +202,12 @@ def show_article(handle: str, slug: str):
         page = _article_page(handle, slug)
         return render_template("articles/article_detail.html", page=page, seo=_seo(page))
 
-    return cached_page(render)
+    # The author sees their own page (edit link, draft notes); every other reader sees the shared one.
+    return cached_page(render, personal_parts=not _is_own_handle(handle))
+
+
+def _is_own_handle(handle: str) -> bool:
+    return current_user.is_authenticated and current_user.handle_key == handle.strip().lstrip("@").lower()
 
 
 def _article_page(handle: str, slug: str) -> articles.ArticlePage:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from functools import wraps
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from flask import abort, redirect, request, url_for
 from flask_login import AnonymousUserMixin, UserMixin, current_user
+from sqlalchemy import text
 
 from zhongcao import db_session
 from zhongcao.accounts.models import User
@@ -13,21 +15,38 @@ from zhongcao.extensions import login_manager
 
 
 class SignedInUser(UserMixin):
-    """Flask-Login's view of a User row; attribute reads pass through to the row."""
+    """Flask-Login's view of the signed-in account.
 
-    def __init__(self, user: User) -> None:
-        self.row = user
+    Requests read only a few of the account's columns (id, handle, roles), so those come from one plain
+    SQL row per request; the full ORM row (`.row`, or any other attribute) is loaded on first use only.
+    """
+
+    def __init__(self, account: Any) -> None:
+        self._account = account  # the SESSION_COLUMNS of user_account, or a User row
+        self._row: User | None = account if isinstance(account, User) else None
+
+    @property
+    def row(self) -> User:
+        if self._row is None:
+            self._row = db_session().get(User, self._account.id)
+        return self._row
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        # Once the ORM row is loaded it is the truth (a view may have changed it); until then the
+        # columns read at sign-in time are.
+        if self.__dict__.get("_row") is None and name in SESSION_COLUMNS:
+            return getattr(self._account, name)
         return getattr(self.row, name)
 
     def get_id(self) -> str:
         # The epoch travels in the signed session cookie; bumping it in the database revokes the cookie.
-        return f"{self.row.id}.{self.row.session_epoch}"
+        return f"{self.id}.{self.session_epoch}"
 
     @property
     def is_active(self) -> bool:
-        return bool(self.row.is_active)
+        return bool(self.__getattr__("is_active"))
 
 
 class Anonymous(AnonymousUserMixin):
@@ -42,15 +61,22 @@ login_manager.login_message = "请先登录 · Please sign in first"
 login_manager.login_message_category = "info"
 
 
+SESSION_COLUMNS = ("id", "handle", "handle_key", "display_name", "session_epoch", "is_creator", "is_merchant", "is_admin", "is_active")
+# Plain SQL: every signed-in request runs it, and the ORM's identity load costs four times as much.
+_ACCOUNT_SQL = text(f"SELECT {', '.join(SESSION_COLUMNS)} FROM user_account WHERE id = :user_id")
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> SignedInUser | None:
     user_id, _, epoch = session_id.partition(".")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
-    user = db_session().get(User, int(user_id))
-    if user is None or not user.is_active or user.session_epoch != int(epoch):
+    row = db_session().execute(_ACCOUNT_SQL, {"user_id": int(user_id)}).first()
+    if row is None or not row.is_active or row.session_epoch != int(epoch):
         return None
-    return SignedInUser(user)
+    # SQLite returns the role flags as 0/1; the rest of the code expects the model's booleans.
+    account = SimpleNamespace(**{name: bool(value) if name.startswith("is_") else value for name, value in row._mapping.items()})
+    return SignedInUser(account)
 
 
 def current_user_id() -> int | None:

@@ -1,22 +1,75 @@
-"""Serve anonymous readers pages from a per-process cache keyed by (path, content version).
+"""Serve pages from per-process caches keyed by (path, content version).
 
 Anonymous pages carry nothing personal (no CSRF token, no user menu), so one rendering serves
 every anonymous reader until the content version moves; see zhongcao.pagecache.services.
+
+Signed-in readers of a page that opts in (`cached_page(render, personal_parts=True)`) get the same
+anonymous rendering as a *shell*: every personal part of it (the account menu, the CSRF header,
+follow / like / collect buttons) is written in the templates as `{{ personal("partial.html", ...) }}`,
+which the shell keeps as a marker and the context to render it with. Each signed-in request renders
+only those small partials for its reader and splices them in, instead of the whole 25 KB page.
 """
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from flask import Response, current_app, session as cookie_session
+from flask import Flask, Response, current_app, g, render_template, session as cookie_session
 from flask_login import current_user
 from htmx_flask import request
+from markupsafe import Markup
 
 from zhongcao import db_session
 from zhongcao.pagecache.services import PageCache, current_version
 
 T = TypeVar("T")
 
+# A marker no content can contain: it is random per process and never leaves it.
+_PART_MARKER = f"<!--zc-personal-{secrets.token_hex(12)}-->"
+
+
+@dataclass(frozen=True)
+class PageShell:
+    """A page rendered for nobody, split at its personal parts; len(segments) == len(parts) + 1."""
+
+    segments: tuple[str, ...]
+    parts: tuple[tuple[str, dict[str, Any]], ...]
+
+    def fill(self) -> str:
+        """The page for the current reader: the shell with each personal part rendered for them."""
+        app = current_app._get_current_object()
+        # What render_template would add to every part (context processors), worked out once per page.
+        base: dict[str, Any] = {}
+        app.update_template_context(base)
+        pieces = [self.segments[0]]
+        for (template_name, context), segment in zip(self.parts, self.segments[1:]):
+            pieces.append(app.jinja_env.get_template(template_name).render({**base, **context}))
+            pieces.append(segment)
+        return "".join(pieces)
+
+
+def personal(template_name: str, **context: Any) -> Markup:
+    """Template global: a part of the page that depends on who is reading.
+
+    Rendered in place on an ordinary render; while a shell is being rendered, recorded and replaced by
+    a marker. The partial sees only `context` and the template globals (current_user, csrf_token, …).
+    """
+    recorded = g.get("_personal_parts")
+    if recorded is not None:
+        recorded.append((template_name, context))
+        return Markup(_PART_MARKER)
+    return Markup(render_template(template_name, **context))
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals["personal"] = personal
+
+
+
+def _shells() -> PageCache:
+    return current_app.extensions.setdefault("zhongcao.page_shells", PageCache(max_entries=1024))
 
 
 def _pages() -> PageCache:
@@ -41,15 +94,23 @@ def cached_data(key: object, load: Callable[[], T]) -> T:
     return data
 
 
-def _cacheable() -> bool:
+def _shares_nothing_personal() -> bool:
     # Flashed messages are personal; htmx requests get fragments, not the page.
-    return not current_user.is_authenticated and "_flashes" not in cookie_session and not request.htmx
+    return "_flashes" not in cookie_session and not request.htmx
 
 
-def cached_page(render: Callable[[], str]) -> Response:
-    """Return render()'s HTML, from the cache for anonymous readers when the content has not changed."""
-    if not _cacheable():
+def cached_page(render: Callable[[], str], *, personal_parts: bool = False) -> Response:
+    """Return render()'s HTML, from the cache when the content has not changed.
+
+    Anonymous readers get whole cached pages. With `personal_parts`, signed-in readers get the cached
+    shell with their own parts filled in; the view passes it only when render() shows every reader
+    the same page apart from `personal(...)` parts (an author seeing their own article does not).
+    """
+    if not _shares_nothing_personal():
         return Response(render(), mimetype="text/html")
+    if current_user.is_authenticated:
+        shell = _shell(render) if personal_parts else None
+        return Response(shell.fill() if shell else render(), mimetype="text/html")
     version = current_version(db_session())
     pages = _pages()
     body = pages.get(request.full_path, version)
@@ -59,3 +120,38 @@ def cached_page(render: Callable[[], str]) -> Response:
     response = Response(body, mimetype="text/html")
     response.headers["Vary"] = "Cookie"
     return response
+
+
+def _shell(render: Callable[[], str]) -> PageShell | None:
+    version = current_version(db_session())
+    shells = _shells()
+    shell = shells.get(request.full_path, version)
+    if shell is None:
+        shell = _render_shell(render)
+        if shell is not None:
+            shells.put(request.full_path, version, shell)
+    return shell
+
+
+def _render_shell(render: Callable[[], str]) -> PageShell | None:
+    """render() as an anonymous reader would see it, with the personal parts left as markers.
+
+    Rendering as nobody means anything personal written outside `personal(...)` shows its anonymous
+    form rather than one reader's data; a CSRF token outside the parts is refused outright.
+    """
+    reader, had_token = g.get("_login_user"), "csrf_token" in g
+    parts: list[tuple[str, dict[str, Any]]] = []
+    g._personal_parts = parts
+    g._login_user = current_app.login_manager.anonymous_user()
+    try:
+        html = render()
+    finally:
+        g.pop("_personal_parts", None)
+        g._login_user = reader
+    segments = html.split(_PART_MARKER)
+    if (not had_token and "csrf_token" in g) or len(segments) != len(parts) + 1:
+        # A template bug, not the reader's: serve a whole rendering and say so in the log.
+        current_app.logger.error("page shell for %s is not shareable; rendering it whole", request.full_path)
+        g.pop("csrf_token", None)
+        return None
+    return PageShell(tuple(segments), tuple(parts))

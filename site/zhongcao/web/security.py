@@ -23,14 +23,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def add_security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
     # Same-origin requests keep the full Referer, which Flask-WTF's HTTPS CSRF check reads.
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
+def add_security_headers(response: Response) -> Response:
+    """Add each header a view did not set itself (media files and the reset page set stricter ones)."""
+    headers = response.headers
+    # One pass over the few headers a response has, instead of a case-insensitive search per header.
+    present = {name.lower() for name, _ in headers}
+    headers.extend([(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present])
     return response
 
 
