@@ -24,7 +24,7 @@ import: migrate
 
 serve: import
 	$(BIN)/zhongcao reindex
-	$(BIN)/gunicorn --workers 2 --worker-class sync --bind 127.0.0.1:$(PORT) \
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers 2 --worker-class sync --bind 127.0.0.1:$(PORT) \
 		--access-logfile - 'zhongcao:create_app()'
 
 dev: import

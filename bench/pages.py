@@ -60,7 +60,7 @@ def free_port() -> int:
 
 def start_server(port: int) -> subprocess.Popen:
     command = [
-        str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync",
+        str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--workers", "2", "--worker-class", "sync",
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "zhongcao:create_app()",
     ]
     server = subprocess.Popen(command, env=bench_env(), cwd=ROOT, start_new_session=True)

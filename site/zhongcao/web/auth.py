@@ -71,7 +71,7 @@ def load_user(session_id: str) -> SignedInUser | None:
     user_id, _, epoch = session_id.partition(".")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
-    row = db_session().execute(_ACCOUNT_SQL, {"user_id": int(user_id)}).first()
+    row = db_session().connection().execute(_ACCOUNT_SQL, {"user_id": int(user_id)}).first()
     if row is None or not row.is_active or row.session_epoch != int(epoch):
         return None
     # SQLite returns the role flags as 0/1; the rest of the code expects the model's booleans.
