@@ -20,7 +20,7 @@ from zhongcao.articles.models import Article
 from zhongcao.catalog.models import PRODUCT_ACTIVE, Product, ProductImage, Shop
 from zhongcao.config import PROJECT_ROOT
 from zhongcao.media.models import Upload
-from zhongcao.web.formatting import yuan  # a pure function; nothing from Flask comes with it
+from zhongcao.formatting import yuan
 
 MARKER = re.compile(r'<div data-zc-block="(\d+)"></div>')
 DISCLOSURE = "广告 · 含推广链接 / Ad · contains affiliate links"

@@ -13,7 +13,7 @@ from zhongcao.errors import DomainError
 from zhongcao.ledger import honours, ledger, payouts, reports
 from zhongcao.web import messages
 from zhongcao.web.auth import role_required
-from zhongcao.web.formatting import yuan
+from zhongcao.formatting import yuan
 from zhongcao.web.forms import EmptyForm
 
 bp = Blueprint("earnings", __name__)

@@ -5,7 +5,7 @@ from flask import Blueprint, Flask, current_app, render_template
 from sqlalchemy import text
 
 from zhongcao import db_session
-from zhongcao.web import formatting
+from zhongcao import formatting
 
 bp = Blueprint("main", __name__)
 
