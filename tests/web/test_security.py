@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -226,3 +227,38 @@ def test_a_csrf_failure_carries_the_security_headers(client):
 )
 def test_the_media_route_serves_only_generated_names(client, path):
     assert client.get(path).status_code == 404
+
+
+REDIS_URI = "redis://127.0.0.1:6379"
+# Unique per process: pytest-xdist may run the SQLite and PostgreSQL variants at the same time.
+REDIS_PREFIX = f"zhongcao-test-throttle-{uuid.uuid4().hex[:12]}"
+
+
+def _redis_or_skip():
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URI, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return client
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [dict(THROTTLED, RATELIMIT_STORAGE_URI=REDIS_URI, RATELIMIT_KEY_PREFIX=REDIS_PREFIX)],
+)
+def test_throttling_with_redis_storage_counts_in_redis_where_every_worker_sees_it(client, app):
+    redis_client = _redis_or_skip()
+    for key in redis_client.scan_iter(f"*{REDIS_PREFIX}*"):
+        redis_client.delete(key)
+    try:
+        statuses = _statuses(_attempt(client, email=f"redis{n}@example.com", address="10.9.8.7") for n in range(21))
+        keys = list(redis_client.scan_iter(f"*{REDIS_PREFIX}*"))
+    finally:
+        for key in redis_client.scan_iter(f"*{REDIS_PREFIX}*"):
+            redis_client.delete(key)
+
+    assert 429 not in statuses[:20] and statuses[20] == 429
+    assert keys, "the counters live in Redis, shared by every gunicorn worker"
