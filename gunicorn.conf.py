@@ -7,6 +7,11 @@ import gc
 
 
 def post_worker_init(worker):
+    # Chinese segmentation's dictionary (~0.5 s to load) now, not in the first search or sell-out a
+    # reader or buyer waits on.
+    from zhongcao.search import analysis
+
+    analysis.warm_up()
     # The app is loaded by now: ~325k long-lived objects (SQLAlchemy mappers, Jinja templates, routes,
     # the search analysers) that will never be garbage. Left in the collector's generations, every full
     # collection walks them all again, a ~100 ms pause for the requests queued on this worker; frozen,

@@ -3,7 +3,9 @@
 Each order is what a buyer's browser sends: add to cart (POST /cart/items), the review page
 (GET /checkout, which carries the idempotency key), place the order (POST /checkout) and pay with
 the sandbox (POST /pay/sandbox/<id>), CSRF on, over the buyer's own signed-in session (real sign-in
-through the form, before timing). Python threads, one per client.
+through the form, before timing). One process per client: gunicorn's sync workers close every
+connection and wait for the client's side to close too, so clients that queue for one interpreter's
+GIL (threads) hold the workers idle and measure themselves instead of the site.
 
 For 2 and 16 concurrent clients, on SQLite and on PostgreSQL (a temporary database on the server of
 ZHONGCAO_BENCH_DATABASE_URL or ZHONGCAO_TEST_DATABASE_URL, dropped afterwards; skipped when neither is
@@ -16,11 +18,12 @@ Settings: BENCH_SECONDS (default 10 per run), BENCH_CLIENTS (default "2,16"), BE
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,72 +77,93 @@ def pct(values: list[float], percentile: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[percentile - 1]
 
 
-def timed(run: Run, lock: threading.Lock, name: str, call, *args):
+def timed(run: Run, name: str, call, *args):
     started = time.perf_counter()
     response = call(*args)
-    elapsed = (time.perf_counter() - started) * 1000
-    with lock:
-        run.step_ms.setdefault(name, []).append(elapsed)
+    run.step_ms.setdefault(name, []).append((time.perf_counter() - started) * 1000)
     return response
 
 
-def one_order(buyer: Buyer, product_id: int, run: Run, lock: threading.Lock) -> str:
+def one_order(buyer: Buyer, product_id: int, run: Run) -> str:
     """The four requests of one order; returns "paid" or "sold_out" (a refusal the buyer is shown)."""
-    added = timed(run, lock, "add", buyer.add_to_cart, product_id)
+    added = timed(run, "add", buyer.add_to_cart, product_id)
     if added.status == 422:
         return "sold_out"
     if added.status != 303:
         raise CheckoutStepFailed("add to cart", added)
-    form = timed(run, lock, "review", buyer.review)
-    placed = timed(run, lock, "place", buyer.place_order, form)
+    form = timed(run, "review", buyer.review)
+    placed = timed(run, "place", buyer.place_order, form)
     if placed.status == 422:
         buyer.empty_cart()
         return "sold_out"
     match = PAY_PATH.match(placed.location) if placed.status == 303 else None
     if not match:
         raise CheckoutStepFailed("place order", placed)
-    paid = timed(run, lock, "pay", buyer.pay_with_sandbox, match.group(1))
+    paid = timed(run, "pay", buyer.pay_with_sandbox, match.group(1))
     if paid.status != 303:
         raise CheckoutStepFailed("pay", paid)
     return "paid"
 
 
-def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | None) -> None:
-    """Each buyer orders in a loop until time is up (or, without a time limit, until sold out)."""
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + (seconds if seconds is not None else 120.0)
-    start = threading.Barrier(len(buyers) + 1)
-
-    def client(buyer: Buyer) -> None:
-        start.wait()
-        for _ in range(MAX_ORDERS_PER_CLIENT):
-            if time.perf_counter() >= stop_at:
-                return
-            began = time.perf_counter()
-            try:
-                outcome = one_order(buyer, product_id, run, lock)
-            except Exception as error:  # any failure a buyer would see counts, whatever it is
-                with lock:
-                    run.errors.append(f"{type(error).__name__}: {error}")
-                buyer.close()
-                continue
-            with lock:
-                if outcome == "paid":
-                    run.orders += 1
-                    run.order_ms.append((time.perf_counter() - began) * 1000)
-                else:
-                    run.refused += 1
-            if outcome == "sold_out" and seconds is None:
-                return
-
-    threads = [threading.Thread(target=client, args=(buyer,), daemon=True) for buyer in buyers]
-    for thread in threads:
-        thread.start()
+def _client(index: int, buyer: Buyer, product_id: int, seconds: float | None, start, results) -> None:
+    """One client process: order in a loop until time is up (or, without a time limit, until sold out),
+    then send back what it saw and the buyer's cookies."""
+    run = Run("", 1)
     start.wait()
+    stop_at = time.perf_counter() + (seconds if seconds is not None else 120.0)
+    for _ in range(MAX_ORDERS_PER_CLIENT):
+        if time.perf_counter() >= stop_at:
+            break
+        began = time.perf_counter()
+        try:
+            outcome = one_order(buyer, product_id, run)
+        except Exception as error:  # any failure a buyer would see counts, whatever it is
+            run.errors.append(f"{type(error).__name__}: {error}")
+            buyer.close()
+            continue
+        if outcome == "paid":
+            run.orders += 1
+            run.order_ms.append((time.perf_counter() - began) * 1000)
+        else:
+            run.refused += 1
+            if seconds is None:
+                break
+    buyer.close()
+    results.put((index, run.orders, run.refused, run.errors, run.order_ms, run.step_ms, buyer.cookies, buyer.csrf_token))
+
+
+def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | None) -> None:
+    """Each buyer orders in a process of its own; their results are merged into `run`."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(buyers) + 1)
+    results = context.Queue()
+    for buyer in buyers:
+        buyer.close()  # no socket is shared with a child
+    processes = [context.Process(target=_client, args=(index, buyer, product_id, seconds, start, results), daemon=True)
+                 for index, buyer in enumerate(buyers)]
+    for process in processes:
+        process.start()
+    start.wait(timeout=60)
     began = time.perf_counter()
-    for thread in threads:
-        thread.join(timeout=180)
+    merged = 0
+    for _ in buyers:
+        try:
+            index, orders, refused, errors, order_ms, step_ms, cookies, token = results.get(timeout=180)
+        except queue.Empty:
+            break
+        merged += 1
+        run.orders += orders
+        run.refused += refused
+        run.errors += errors
+        run.order_ms += order_ms
+        for name, values in step_ms.items():
+            run.step_ms.setdefault(name, []).extend(values)
+        buyers[index].cookies, buyers[index].csrf_token = cookies, token  # the session as the child left it
     run.seconds = time.perf_counter() - began
+    for process in processes:
+        process.join(timeout=10)
+    if merged < len(buyers):
+        run.errors.append(f"{len(buyers) - merged} client process(es) sent no result")
 
 
 def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
@@ -153,10 +177,9 @@ def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
         # Warm-up, untimed: every client orders twice, so both workers have loaded what they load lazily
         # (the jieba dictionary for the search index alone takes about a second).
         warm_up = Run(f"{label} warm-up", clients)
-        lock = threading.Lock()
         for buyer in buyers * 2:
             try:
-                one_order(buyer, shop.product_id, warm_up, lock)
+                one_order(buyer, shop.product_id, warm_up)
             except CheckoutStepFailed as error:
                 problems.append(f"{label} warm-up: {error}")
         for count in CLIENTS:

@@ -39,7 +39,7 @@ def test_unknown_page_is_a_friendly_404(client):
     assert "页面不存在" in response.get_data(as_text=True)
 
 
-def test_gunicorn_workers_freeze_the_loaded_app_out_of_garbage_collection():
+def test_gunicorn_workers_load_the_segmenter_and_freeze_the_app_out_of_garbage_collection():
     import gc
     import runpy
     from pathlib import Path
@@ -48,5 +48,8 @@ def test_gunicorn_workers_freeze_the_loaded_app_out_of_garbage_collection():
     try:
         settings["post_worker_init"](worker=None)
         assert gc.get_freeze_count() > 0
+        from zhongcao.search import analysis
+
+        assert analysis._jieba is not None  # loaded at boot, not in the first search
     finally:
         gc.unfreeze()

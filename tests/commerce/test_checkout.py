@@ -230,3 +230,22 @@ def test_the_buyer_can_cancel_an_unpaid_checkout_once(session, make_cart, make_p
 
     assert _stock(session, product) == 4
     assert session.get(Checkout, placed.id).status == CANCELLED
+
+
+def test_an_order_refused_for_stock_leaves_the_session_ready_for_the_next_one(session, make_cart, make_product, buyer, place):
+    product = make_product(price_fen=1000, stock=1)
+    cart = make_cart(buyer=buyer, lines=[(product, 1)])
+    session.exec(text("UPDATE cart_line SET quantity = 2"))  # more than is left, as after a sale elsewhere
+    session.commit()
+    with pytest.raises(carts.NotEnoughStock) as refused:  # its traceback keeps the refused attempt's objects alive
+        place(cart, key="too-many")
+    assert refused.value.available == 1
+    carts.set_quantity(session, cart_id=cart.id, line_id=session.exec(select(CartLine.id)).one(), quantity=1)
+
+    placed = place(cart, key="just-enough")  # SQLite may hand out the refused checkout's id again
+
+    assert session.get(Checkout, placed.id) is placed
+    assert (placed.idempotency_key, placed.total_fen, placed.status) == ("just-enough", 1000, PENDING_PAYMENT)
+    session.refresh(placed)
+    assert placed.idempotency_key == "just-enough"
+    assert _stock(session, product) == 0

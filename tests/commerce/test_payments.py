@@ -12,6 +12,7 @@ from zhongcao.commerce.models import CANCELLED, PAID, PENDING_PAYMENT, Checkout,
 from zhongcao.errors import NotFound
 from zhongcao.ledger import ledger
 from zhongcao.ledger.models import BUYER_PAYMENTS, COMMISSION_PENDING, LedgerEntry
+from zhongcao.social.models import Notification
 
 T0 = datetime(2026, 11, 1, 4, 0, tzinfo=timezone.utc)
 
@@ -124,3 +125,55 @@ def test_stripe_is_available_through_the_same_interface():
 
     assert provider.name == "stripe"
     assert callable(provider.start_payment)
+
+
+@pytest.fixture
+def notifications_refused(engine, session):
+    """The database refuses every new notification row (a trigger), as a broken edge would."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if postgres:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse_notification() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+                " LANGUAGE plpgsql"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_notification BEFORE INSERT ON notification FOR EACH ROW EXECUTE FUNCTION refuse_notification()"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_notification BEFORE INSERT ON notification BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+    yield
+    session.rollback()  # on PostgreSQL the test's open read would hold the table the DROP needs
+    with engine.begin() as connection:  # the PostgreSQL test database outlives this test
+        connection.exec_driver_sql("DROP TRIGGER refuse_notification" + (" ON notification" if postgres else ""))
+        if postgres:
+            connection.exec_driver_sql("DROP FUNCTION refuse_notification()")
+
+
+def test_the_sandbox_tells_the_merchant_in_the_same_transaction_and_mails_after_it(session, unpaid):
+    placed, buyer, _author = unpaid
+    mails = []
+
+    payments.get_provider("sandbox", config={}).confirm(session, checkout_id=placed.id, buyer_id=buyer.id, now=T0,
+                                                        announce=mails.append)
+    payments.get_provider("sandbox", config={}).confirm(session, checkout_id=placed.id, buyer_id=buyer.id, now=T0,
+                                                        announce=mails.append)
+
+    notices = session.exec(select(Notification.kind, Notification.count)).all()
+    assert notices == [("order_paid", 1), ("order_paid", 1)]  # one per shop, and none for the repeated click
+    assert sorted(mail.kind for mail in mails) == ["order_paid", "order_paid"]
+
+
+def test_a_notice_that_cannot_be_written_does_not_undo_the_payment(session, unpaid, notifications_refused):
+    placed, buyer, _author = unpaid
+    mails = []
+
+    paid = payments.get_provider("sandbox", config={}).confirm(session, checkout_id=placed.id, buyer_id=buyer.id,
+                                                               now=T0, announce=mails.append)
+
+    session.rollback()
+    assert paid.status == PAID and session.get(Checkout, placed.id).status == PAID
+    assert _count(session, Payment) == 1 and ledger.check_ledger(session) == []
+    assert _count(session, Notification) == 0 and mails == []

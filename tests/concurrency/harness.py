@@ -17,7 +17,6 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -134,7 +133,14 @@ class Response:
 
 
 class Buyer:
-    """One browser-like client: a keep-alive connection, its own cookies, the page's CSRF token."""
+    """One browser-like client: its own cookies, the page's CSRF token, and a connection kept open
+    while the server allows it (gunicorn's sync workers close every one).
+
+    HTTP/1.1 is spoken over a plain socket rather than http.client: the benchmark's clients share the
+    server's two cores, and http.client's header parsing (the email package) and SimpleCookie cost
+    several times what the requests themselves do. Only what our server sends is understood: a
+    Content-Length body, or a body that ends when the server closes the connection.
+    """
 
     def __init__(self, base: str, timeout: float = 30.0) -> None:
         parts = urlsplit(base)
@@ -142,12 +148,13 @@ class Buyer:
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
         self.csrf_token = ""
-        self.connection: http.client.HTTPConnection | None = None
+        self.connection: socket.socket | None = None
         self.statuses: list[int] = []
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self) -> socket.socket:
         if self.connection is None:
-            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.connection = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.connection
 
     def close(self) -> None:
@@ -156,37 +163,45 @@ class Buyer:
             self.connection = None
 
     def request(self, method: str, path: str, form: dict | None = None, headers: dict | None = None) -> Response:
-        body = urlencode(form, doseq=True).encode() if form is not None else None
-        sent = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), **(headers or {})}
-        if body is not None:
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urlencode(form, doseq=True).encode() if form is not None else b""
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Accept-Encoding: identity"]
+        if self.cookies:
+            head.append("Cookie: " + "; ".join(f"{name}={value}" for name, value in self.cookies.items()))
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if form is not None:
+            head.append("Content-Type: application/x-www-form-urlencoded")
+        if form is not None or method not in ("GET", "HEAD"):
+            head.append(f"Content-Length: {len(body)}")
+        message = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         for attempt in (1, 2):
             connection = self._connect()
             try:
-                connection.request(method, path, body=body, headers=sent)
-                raw = connection.getresponse()
-                payload = raw.read()
+                connection.sendall(message)
+                status, response_headers, payload = _read_response(connection, method)
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # gunicorn's sync workers close idle keep-alive connections; a new one is fine once,
-                # but only before the server saw the request (RemoteDisconnected on a fresh send).
+            except (_ClosedBeforeResponse, BrokenPipeError, ConnectionResetError):
+                # A kept-alive connection the server has since closed: a new one is fine once,
+                # but only before the server saw the request (nothing at all came back).
                 self.close()
                 if attempt == 2:
                     raise
-        for header in raw.headers.get_all("Set-Cookie") or []:
-            jar = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                if morsel["max-age"] == "0" or morsel["expires"].startswith("Thu, 01 Jan 1970"):
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        if raw.headers.get("Connection", "").lower() == "close":
-            self.close()
-        response = Response(raw.status, payload.decode("utf-8", "replace"), raw.headers.get("Location", ""))
+        if response_headers.get("connection", [""])[-1].lower() == "close":
+            self.close()  # at once: gunicorn's sync worker waits for our side to close before its next request
+        for header in response_headers.get("set-cookie", []):
+            self._store_cookie(header)
+        response = Response(status, payload.decode("utf-8", "replace"), response_headers.get("location", [""])[-1])
         self.statuses.append(response.status)
         self._remember_token(response.body)
         return response
+
+    def _store_cookie(self, header: str) -> None:
+        pair, _, attributes = header.partition(";")
+        name, _, value = pair.strip().partition("=")
+        attributes = attributes.lower()
+        if "max-age=0" in attributes.replace(" ", "") or "expires=thu, 01 jan 1970" in attributes:
+            self.cookies.pop(name, None)
+        else:
+            self.cookies[name] = value  # sent back exactly as received, as a browser does
 
     def _remember_token(self, body: str) -> None:
         match = _CSRF.search(body) or _META_CSRF.search(body)
@@ -236,6 +251,48 @@ class Buyer:
             removed = self.post(f"/cart/items/{line_id}/remove")
             if removed.status != 303:
                 raise CheckoutStepFailed("empty cart", removed)
+
+
+class _ClosedBeforeResponse(ConnectionError):
+    """The server closed the connection without answering."""
+
+
+def _read_response(connection: socket.socket, method: str) -> tuple[int, dict[str, list[str]], bytes]:
+    """Read one response: (status, headers by lower-case name, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            if data:
+                raise ConnectionError(f"incomplete response head: {data[:200]!r}")
+            raise _ClosedBeforeResponse()
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers: dict[str, list[str]] = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return status, headers, b""
+    if "transfer-encoding" in headers:
+        raise ConnectionError("chunked responses are not expected from this server")
+    length = headers.get("content-length")
+    if length is not None:
+        remaining = int(length[-1]) - len(rest)
+        parts = [rest]
+        while remaining > 0:
+            chunk = connection.recv(max(remaining, 65536))
+            if not chunk:
+                raise ConnectionError("the connection closed inside the body")
+            parts.append(chunk)
+            remaining -= len(chunk)
+        return status, headers, b"".join(parts)
+    parts = [rest]
+    while chunk := connection.recv(65536):  # no length: the body ends with the connection
+        parts.append(chunk)
+    return status, headers, b"".join(parts)
 
 
 class CheckoutStepFailed(Exception):

@@ -12,6 +12,7 @@ from zhongcao.articles import services as articles
 from zhongcao.accounts.services import update_profile
 from zhongcao.catalog import services as catalog
 from zhongcao.catalog.models import Product
+from zhongcao.commerce import checkout
 from zhongcao.db import atomic
 from zhongcao.search import SearchQuery, sync
 from zhongcao.search.documents import documents_for
@@ -126,6 +127,40 @@ def test_a_sale_that_leaves_stock_writes_nothing_to_the_index_and_a_restock_reac
         session.exec(update(Product).where(Product.id == product.id).values(stock=Product.stock + 1))
 
     assert urls(backend, "围巾", **in_stock) == [f"/products/{product.slug}"]
+
+
+def test_an_order_for_the_last_units_takes_the_product_out_of_the_in_stock_results(
+    backend, session, make_product, make_cart, make_address, make_user
+):
+    product = make_product(title="手工陶碗 bowl", stock=2)
+    owner = session.get(catalog.Shop, product.shop_id).owner_id
+    catalog.update_product(session, actor_id=owner, product_id=product.id, title=product.title)
+    in_stock = dict(kind="product", in_stock=True)
+    assert urls(backend, "陶碗", **in_stock) == [f"/products/{product.slug}"]
+    buyer = make_user()
+    cart = make_cart(buyer=buyer, lines=[(product, 2)])
+
+    # Checkout takes stock with a prebuilt statement whose product id comes with the execution.
+    checkout.place_order(session, buyer_id=buyer.id, cart_id=cart.id, address_id=make_address(buyer).id,
+                         idempotency_key="last-bowls")
+
+    assert urls(backend, "陶碗", **in_stock) == []
+    assert urls(backend, "陶碗") == [f"/products/{product.slug}"]
+
+
+def test_a_change_written_in_a_savepoint_reaches_the_index_when_the_transaction_commits(backend, session, make_product):
+    product = make_product(title="竹编果盘 basket")
+    owner = session.get(catalog.Shop, product.shop_id).owner_id
+    catalog.update_product(session, actor_id=owner, product_id=product.id, title=product.title)
+
+    with atomic(session):
+        product.title = "藤编收纳篮 hamper"
+        session.add(product)
+        with session.begin_nested():  # releasing it is not the transaction's commit
+            session.flush()
+
+    assert urls(backend, "收纳篮") == [f"/products/{product.slug}"]
+    assert urls(backend, "果盘") == []
 
 
 def _generation(backend) -> int | None:

@@ -391,3 +391,56 @@ def test_with_csrf_on_the_add_form_carries_a_token_and_a_post_without_one_fails(
     assert refused.status_code == 400
     assert accepted.status_code == 200
     assert len(_lines(session)) == 1
+
+
+# What each checkout step costs the database (bench/checkout.py drives exactly these four requests)
+
+@pytest.fixture
+def statements(engine):
+    """The SQL statements (not BEGIN, COMMIT or savepoints) the app runs inside each `with step(name)` block."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    seen: dict[str, list[str]] = {}
+    current: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _executemany):
+        if current and statement.split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            seen.setdefault(current[0], []).append(statement)
+
+    @contextmanager
+    def step(name: str):
+        current[:] = [name]
+        try:
+            yield
+        finally:
+            current.clear()
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield step, seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_each_checkout_step_runs_a_small_fixed_number_of_statements(client, shopper, statements):
+    _buyer, product, address = shopper
+    step, seen = statements
+    client.post("/checkout", data={**_review(client), "address_id": address.id})  # an order before: nothing piles up
+
+    with step("add"):
+        assert client.post("/cart/items", data={"product_id": product.id, "quantity": "1"}).status_code == 303
+    with step("review"):
+        form = _review(client)
+    with step("place"):
+        pay_url = client.post("/checkout", data={**form, "address_id": address.id}).headers["Location"]
+    with step("pay"):
+        assert client.post(pay_url, data={"action": "pay"}).status_code == 303
+
+    counts = {name: len(run) for name, run in seen.items()}
+    # Each step reads the signed-in account first. Then add: the cart, the product, its line, the
+    # insert, the cart's time, the product again for the message. Review: the cart, its lines, the
+    # addresses. Place: the key, the address, the cart's lines, the checkout, the stock, the order,
+    # its lines, its event, the cart lines gone, the cart's time, the sold-out check. Pay: the claim,
+    # the payment, the lines, the orders, their events, the ledger, and the merchant's notice (its
+    # query and upsert).
+    assert counts == {"add": 7, "review": 4, "place": 12, "pay": 9}, seen

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from zhongcao.commerce.models import Address
@@ -89,25 +90,28 @@ def check_address(**values: str | None) -> AddressFields:
     return AddressFields(**cleaned)
 
 
+# Built once: the checkout page and every placed order run these (see cart.py).
+_BOOK = (
+    select(Address).where(Address.user_id == bindparam("user_id")).order_by(Address.is_default.desc(), Address.id.desc())
+)
+_OWN_ADDRESS = select(Address).where(Address.id == bindparam("address_id"), Address.user_id == bindparam("user_id"))
+
+
 def list_addresses(session: Session, *, user_id: int) -> list[Address]:
     """The user's addresses, the default first, then newest first."""
-    return list(session.exec(
-        select(Address).where(Address.user_id == user_id).order_by(Address.is_default.desc(), Address.id.desc())
-    ))
+    return list(session.exec(_BOOK, params={"user_id": user_id}))
 
 
 def get_address(session: Session, *, user_id: int, address_id: int) -> Address:
     """One of the user's own addresses. Raises NotFound for anyone else's (no hint that it exists)."""
-    address = session.get(Address, address_id)
-    if address is None or address.user_id != user_id:
+    address = session.exec(_OWN_ADDRESS, params={"address_id": address_id, "user_id": user_id}).first()
+    if address is None:
         raise NotFound()
     return address
 
 
 def find_default_address(session: Session, *, user_id: int) -> Address | None:
-    return session.exec(
-        select(Address).where(Address.user_id == user_id).order_by(Address.is_default.desc(), Address.id.desc())
-    ).first()
+    return session.exec(_BOOK.limit(1), params={"user_id": user_id}).first()
 
 
 def save_address(

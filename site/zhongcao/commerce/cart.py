@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from zhongcao.attribution.clicks import Attribution
@@ -19,7 +20,7 @@ from zhongcao.catalog.services import cover_image_urls
 from zhongcao.clock import utcnow
 from zhongcao.commerce import attribution
 from zhongcao.commerce.models import Cart, CartLine
-from zhongcao.db import atomic
+from zhongcao.db import adopt, atomic
 from zhongcao.errors import DomainError, InvalidInput, NotFound
 
 MAX_LINE_QUANTITY = 99
@@ -69,12 +70,38 @@ def new_cart_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# The statements every add, review and checkout runs, built once: building an ORM select costs about
+# as much as running it on SQLite (SQLAlchemy caches the compiled SQL, not the construction).
+_CART_OF_OWNER = select(Cart).where(Cart.owner_id == bindparam("owner_id")).order_by(Cart.id).limit(1)
+_CART_OF_TOKEN = select(Cart).where(Cart.token == bindparam("token"), Cart.owner_id.is_(None)).limit(1)
+_LINE_OF_PRODUCT = select(CartLine).where(
+    CartLine.cart_id == bindparam("cart_id"), CartLine.product_id == bindparam("product_id")
+)
+# Read inside the write transaction whatever copy the session holds: the stock check must see what
+# other buyers committed.
+_FRESH_PRODUCT = select(Product).where(Product.id == bindparam("product_id")).execution_options(populate_existing=True)
+_LINE_VALUES = ("quantity", "beneficiary_id", "attribution_source", "attribution_ref", "added_at")
+_INSERT_LINE = CartLine.__table__.insert().returning(CartLine.__table__.c.id)
+_UPDATE_LINE = (
+    CartLine.__table__.update().where(CartLine.__table__.c.id == bindparam("line_id"))
+    .values({name: bindparam(f"new_{name}") for name in _LINE_VALUES})
+)
+_TOUCH_CART = Cart.__table__.update().where(Cart.__table__.c.id == bindparam("cart_id")).values(updated_at=bindparam("now"))
+_VIEW_ROWS = (
+    select(CartLine, Product, Shop)
+    .join(Product, Product.id == CartLine.product_id)
+    .join(Shop, Shop.id == Product.shop_id)
+    .where(CartLine.cart_id == bindparam("cart_id"))
+    .order_by(Shop.name, Shop.id, CartLine.added_at, CartLine.id)
+)
+
+
 def find_cart(session: Session, *, owner_id: int | None = None, token: str | None = None) -> Cart | None:
     """The buyer's cart (by account, or by anonymous token when signed out), or None."""
     if owner_id is not None:
-        return session.exec(select(Cart).where(Cart.owner_id == owner_id).order_by(Cart.id)).first()
+        return session.exec(_CART_OF_OWNER, params={"owner_id": owner_id}).first()
     if token:
-        return session.exec(select(Cart).where(Cart.token == token, Cart.owner_id.is_(None))).first()
+        return session.exec(_CART_OF_TOKEN, params={"token": token}).first()
     return None
 
 
@@ -86,18 +113,14 @@ def open_cart(session: Session, *, owner_id: int | None = None, token: str | Non
     if found is not None:
         return found  # the usual case, without taking the write lock
     with atomic(session):
-        cart = find_cart(session, owner_id=owner_id, token=token)
-        if cart is None:
-            cart = Cart(owner_id=owner_id, token=None if owner_id is not None else token)
-            session.add(cart)
-            session.flush()
-    return cart
+        return _find_or_create(session, owner_id=owner_id, token=token)
 
 
 def add_to_cart(
     session: Session,
     *,
-    cart_id: int,
+    cart_id: int | None = None,
+    owner_id: int | None = None,
     product_id: int,
     quantity: int = 1,
     source: str | None = None,
@@ -106,7 +129,8 @@ def add_to_cart(
     buyer_id: int | None = None,
     now: datetime | None = None,
 ) -> CartLine:
-    """Add `quantity` of a product (or that many more), freezing the attribution on the line.
+    """Add `quantity` of a product (or that many more) to cart `cart_id`, or to the cart of account
+    `owner_id` (created when missing), freezing the attribution on the line.
 
     `source`/`ref` say where the button was (article block, storefront; None for the product page) and
     `share_click` is the reader's last share click from the cookie; see attribution.decide_credit.
@@ -114,9 +138,11 @@ def add_to_cart(
     """
     now = now or utcnow()
     _check_quantity(quantity)
+    if (cart_id is None) == (owner_id is None):
+        raise InvalidInput("add_to_cart needs one of a cart id and an owner")
     with atomic(session):
-        cart = _get_cart(session, cart_id)
-        product = session.get(Product, product_id)
+        cart = _get_cart(session, cart_id) if cart_id is not None else _find_or_create(session, owner_id=owner_id)
+        product = session.exec(_FRESH_PRODUCT, params={"product_id": product_id}).first()
         line = _find_line(session, cart.id, product_id)
         total = quantity + (line.quantity if line else 0)
         check_stock(product, total)
@@ -125,13 +151,12 @@ def add_to_cart(
         credit = attribution.decide_credit(
             session, product=product, source=source, ref=ref, share_click=share_click, buyer_id=buyer_id or cart.owner_id
         )
-        if line is None:
-            line = CartLine(cart_id=cart.id, product_id=product.id, quantity=total, added_at=now)
-        line.quantity = total
+        values = {"quantity": total}
         if credit is not None:  # last click wins; an add that carries no attribution keeps the earlier one
-            _freeze(line, credit, now)
-        cart.updated_at = now
-        session.add_all([line, cart])
+            values.update(beneficiary_id=credit.beneficiary_id, attribution_source=credit.source,
+                          attribution_ref=credit.ref, added_at=now)
+        line = _write_line(session, line, cart_id=cart.id, product_id=product.id, now=now, **values)
+        _touch(session, cart.id, now)
     return line
 
 
@@ -276,21 +301,21 @@ class CartView:
         return any(line.problem for line in self.lines)
 
 
-def get_cart_view(session: Session, *, cart_id: int | None) -> CartView:
-    """The cart's lines grouped by shop, with current prices and stock problems, in two queries."""
-    if cart_id is None:
-        return CartView(cart=None)
-    cart = session.get(Cart, cart_id)
+def get_cart_view(session: Session, *, cart_id: int | None = None, owner_id: int | None = None,
+                  with_images: bool = True) -> CartView:
+    """Cart `cart_id` (or the cart of account `owner_id`): its lines grouped by shop, with current prices
+    and stock problems, in two queries, plus one for the products' images unless `with_images` is False
+    (the checkout page shows none)."""
+    if cart_id is not None:
+        cart = session.get(Cart, cart_id)
+    elif owner_id is not None:
+        cart = find_cart(session, owner_id=owner_id)
+    else:
+        cart = None
     if cart is None:
         return CartView(cart=None)
-    rows = session.exec(
-        select(CartLine, Product, Shop)
-        .join(Product, Product.id == CartLine.product_id)
-        .join(Shop, Shop.id == Product.shop_id)
-        .where(CartLine.cart_id == cart_id)
-        .order_by(Shop.name, Shop.id, CartLine.added_at, CartLine.id)
-    ).all()
-    images = cover_image_urls(session, [product.id for _line, product, _shop in rows])
+    rows = session.exec(_VIEW_ROWS, params={"cart_id": cart.id}).all()
+    images = cover_image_urls(session, [product.id for _line, product, _shop in rows]) if with_images else {}
     groups: dict[int, ShopGroup] = {}
     for line, product, shop in rows:
         group = groups.setdefault(shop.id, ShopGroup(shop))
@@ -313,13 +338,6 @@ def _problem(product: Product, quantity: int) -> str | None:
     return None
 
 
-def _freeze(line: CartLine, credit: attribution.Credit, now: datetime) -> None:
-    line.beneficiary_id = credit.beneficiary_id
-    line.attribution_source = credit.source
-    line.attribution_ref = credit.ref
-    line.added_at = now
-
-
 def _get_cart(session: Session, cart_id: int) -> Cart:
     cart = session.get(Cart, cart_id)
     if cart is None:
@@ -327,8 +345,17 @@ def _get_cart(session: Session, cart_id: int) -> Cart:
     return cart
 
 
+def _find_or_create(session: Session, *, owner_id: int | None = None, token: str | None = None) -> Cart:
+    cart = find_cart(session, owner_id=owner_id, token=token)
+    if cart is None:
+        cart = Cart(owner_id=owner_id, token=None if owner_id is not None else token)
+        session.add(cart)
+        session.flush()
+    return cart
+
+
 def _find_line(session: Session, cart_id: int, product_id: int) -> CartLine | None:
-    return session.exec(select(CartLine).where(CartLine.cart_id == cart_id, CartLine.product_id == product_id)).first()
+    return session.exec(_LINE_OF_PRODUCT, params={"cart_id": cart_id, "product_id": product_id}).first()
 
 
 def _get_line(session: Session, cart_id: int, line_id: int) -> CartLine:
@@ -339,7 +366,24 @@ def _get_line(session: Session, cart_id: int, line_id: int) -> CartLine:
 
 
 def _touch(session: Session, cart_id: int, now: datetime | None) -> None:
-    cart = session.get(Cart, cart_id)
-    if cart is not None:
-        cart.updated_at = now or utcnow()
-        session.add(cart)
+    now = now or utcnow()
+    session.connection().execute(_TOUCH_CART, {"cart_id": cart_id, "now": now})
+    loaded = session.identity_map.get(session.identity_key(Cart, cart_id))
+    if loaded is not None:
+        set_committed_value(loaded, "updated_at", now)
+
+
+def _write_line(session: Session, line: CartLine | None, *, cart_id: int, product_id: int, now: datetime,
+                **values: object) -> CartLine:
+    """Insert the line, or update the one loaded, with plain statements: an add is the most frequent
+    write on the site, and the session's unit of work costs several times the statements themselves.
+    Either way the line returned is in the session with the values written."""
+    if line is not None:
+        row = {name: values.get(name, getattr(line, name)) for name in _LINE_VALUES}
+        session.connection().execute(_UPDATE_LINE, {"line_id": line.id, **{f"new_{k}": v for k, v in row.items()}})
+        for name, value in row.items():
+            set_committed_value(line, name, value)
+        return line
+    row = {"beneficiary_id": None, "attribution_source": None, "attribution_ref": None, "added_at": now, **values}
+    row.update(cart_id=cart_id, product_id=product_id)
+    return adopt(session, CartLine(id=session.connection().execute(_INSERT_LINE, row).scalar_one(), **row))

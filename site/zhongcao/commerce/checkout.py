@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -38,7 +38,7 @@ from zhongcao.commerce.models import (
     OrderEvent,
     OrderLine,
 )
-from zhongcao.db import atomic
+from zhongcao.db import adopt, atomic
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 
 DEFAULT_EXPIRY_MINUTES = 30
@@ -55,18 +55,53 @@ class CheckoutExpired(DomainError):
     code = "checkout_expired"
 
 
+# Built once (see cart.py): placing an order runs each of these.
+_CHECKOUT_OF_KEY = select(Checkout).where(Checkout.idempotency_key == bindparam("key")).limit(1)
+_CART = select(Cart).where(Cart.id == bindparam("cart_id"))
+# The cart's lines with their products and shops. Product order (by id) is the lock order on
+# PostgreSQL: two checkouts never wait on each other in a cycle.
+_LINES = (
+    select(CartLine, Product, Shop)
+    .join(Product, Product.id == CartLine.product_id)
+    .join(Shop, Shop.id == Product.shop_id)
+    .order_by(CartLine.product_id)
+    .execution_options(populate_existing=True)  # price and status as committed, whatever the session held
+)
+_LINES_OF_CART = _LINES.join(Cart, Cart.id == CartLine.cart_id).where(
+    Cart.id == bindparam("cart_id"), Cart.owner_id == bindparam("buyer_id")
+)
+_LINES_OF_BUYER = _LINES.where(  # the buyer's own cart, as cart.find_cart finds it
+    CartLine.cart_id
+    == select(Cart.id).where(Cart.owner_id == bindparam("buyer_id")).order_by(Cart.id).limit(1).scalar_subquery()
+)
+_INSERT_CHECKOUT = Checkout.__table__.insert().returning(Checkout.__table__.c.id)
+_INSERT_ORDER = Order.__table__.insert().returning(Order.__table__.c.id)
+_INSERT_LINES = OrderLine.__table__.insert()
+_INSERT_EVENT = OrderEvent.__table__.insert()
+# The lines ordered, by id: on PostgreSQL a line added meanwhile stays in the cart.
+_DELETE_LINES = CartLine.__table__.delete().where(CartLine.__table__.c.id.in_(bindparam("line_ids", expanding=True)))
+_TOUCH_CART = Cart.__table__.update().where(Cart.__table__.c.id == bindparam("cart_id")).values(updated_at=bindparam("now"))
+_TAKE_STOCK = (
+    update(Product)
+    .where(Product.id == bindparam("product_id"), Product.stock >= bindparam("quantity"))
+    .values(stock=Product.stock - bindparam("quantity"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def place_order(
     session: Session,
     *,
     buyer_id: int,
-    cart_id: int,
+    cart_id: int | None = None,
     address_id: int,
     idempotency_key: str,
     now: datetime | None = None,
     expiry_minutes: int = DEFAULT_EXPIRY_MINUTES,
     payment_provider: str = "sandbox",
 ) -> Checkout:
-    """Turn the buyer's cart into an unpaid checkout with one order per shop, taking stock for every line.
+    """Turn the buyer's cart (`cart_id`, or by default their own) into an unpaid checkout with one order
+    per shop, taking stock for every line.
 
     Prices and commission rates are read from the product rows, never from the request. Attribution
     is copied from the cart lines, minus any that `attribution.is_eligible` refuses now that the buyer
@@ -96,61 +131,59 @@ def place_order(
         return _same_buyer(earlier, buyer_id)
 
 
-def _place(session: Session, *, buyer_id: int, cart_id: int, address_id: int, key: str, now: datetime,
+def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: int, key: str, now: datetime,
            expiry_minutes: int, payment_provider: str) -> Checkout:
-    cart = session.get(Cart, cart_id)
-    if cart is None or cart.owner_id != buyer_id:
-        raise NotFound()
     address = get_address(session, user_id=buyer_id, address_id=address_id)
-    # Product order (by id) is the lock order on PostgreSQL: two checkouts never wait on each other in a cycle.
-    lines = list(session.exec(select(CartLine).where(CartLine.cart_id == cart.id).order_by(CartLine.product_id)))
-    if not lines:
-        raise EmptyCart()
-    products = {p.id: p for p in session.exec(select(Product).where(Product.id.in_([line.product_id for line in lines])))}
-    shops = {s.id: s for s in session.exec(select(Shop).where(Shop.id.in_({p.shop_id for p in products.values()})))}
-    checkout = Checkout(
-        buyer_id=buyer_id, idempotency_key=key, total_fen=0, status=PENDING_PAYMENT,
-        payment_provider=payment_provider, expires_at=now + timedelta(minutes=expiry_minutes), created_at=now,
+    if cart_id is not None:
+        rows = session.exec(_LINES_OF_CART, params={"cart_id": cart_id, "buyer_id": buyer_id}).all()
+        if not rows:
+            cart = session.exec(_CART, params={"cart_id": cart_id}).first()
+            raise NotFound() if cart is None or cart.owner_id != buyer_id else EmptyCart()
+    else:
+        rows = session.exec(_LINES_OF_BUYER, params={"buyer_id": buyer_id}).all()
+        if not rows:
+            raise EmptyCart()
+    cart_id = rows[0][0].cart_id
+    by_shop: dict[int, list[tuple[CartLine, Product]]] = {}
+    shops: dict[int, Shop] = {}
+    for line, product, shop in rows:
+        by_shop.setdefault(shop.id, []).append((line, product))
+        shops[shop.id] = shop
+    # Totals come from the product rows read here, in this transaction.
+    order_totals = {shop_id: sum(product.price_fen * line.quantity for line, product in lines)
+                    for shop_id, lines in by_shop.items()}
+    # Rows are written with plain statements on the connection (the session's unit of work would cost
+    # several times the statements); the checkout, which callers get back, joins the session as loaded.
+    connection = session.connection()
+    values = dict(
+        buyer_id=buyer_id, idempotency_key=key, total_fen=sum(order_totals.values()), status=PENDING_PAYMENT,
+        payment_provider=payment_provider, expires_at=now + timedelta(minutes=expiry_minutes), paid_at=None,
+        created_at=now,
     )
-    session.add(checkout)
-    session.flush()  # the unique key is claimed here, before any stock is taken
-    for line in lines:
-        _take_stock(session, products.get(line.product_id), line.quantity)
-    by_shop: dict[int, list[CartLine]] = {}
-    for line in lines:
-        by_shop.setdefault(products[line.product_id].shop_id, []).append(line)
-    total = 0
-    for index, (shop_id, shop_lines) in enumerate(sorted(by_shop.items()), start=1):
-        order = _make_order(session, checkout, shops[shop_id], address, index=index, now=now)
-        order_total = 0
-        for line in shop_lines:
-            product = products[line.product_id]
-            order_line = _order_line(session, order, line, product, shops[shop_id], buyer_id)
-            session.add(order_line)
-            order_total += order_line.line_total_fen
-        order.total_fen = order_total
-        session.add(order)
-        session.add(OrderEvent(order_id=order.id, from_status=None, to_status=PENDING_PAYMENT, actor_id=buyer_id,
-                               note="下单 · order placed", created_at=now))
-        total += order_total
-    checkout.total_fen = total
-    session.add(checkout)
-    for line in lines:
-        session.delete(line)
-    cart.updated_at = now
-    session.add(cart)
+    # The unique key is claimed here, before any stock is taken.
+    checkout = adopt(session, Checkout(id=connection.execute(_INSERT_CHECKOUT, values).scalar_one(), **values))
+    for line, product, _shop in rows:
+        _take_stock(session, product, line.quantity)
+    for index, (shop_id, lines) in enumerate(sorted(by_shop.items()), start=1):
+        order_id = connection.execute(
+            _INSERT_ORDER, _order_row(checkout, shop_id, address, index=index, total_fen=order_totals[shop_id], now=now)
+        ).scalar_one()
+        connection.execute(_INSERT_LINES, [_line_row(session, order_id, line, product, shops[shop_id], buyer_id)
+                                        for line, product in lines])
+        connection.execute(_INSERT_EVENT, {"order_id": order_id, "from_status": None, "to_status": PENDING_PAYMENT,
+                                        "actor_id": buyer_id, "note": "下单 · order placed", "created_at": now})
+    connection.execute(_DELETE_LINES, {"line_ids": [line.id for line, _product, _shop in rows]})
+    connection.execute(_TOUCH_CART, {"cart_id": cart_id, "now": now})
+    for line, _product, _shop in rows:
+        session.expunge(line)
+    _forget(session, Cart, cart_id, "updated_at")
     return checkout
 
 
-def _take_stock(session: Session, product: Product | None, quantity: int) -> None:
-    if product is None or product.status != PRODUCT_ACTIVE:
+def _take_stock(session: Session, product: Product, quantity: int) -> None:
+    if product.status != PRODUCT_ACTIVE:
         raise ProductUnavailable()
-    taken = session.execute(
-        update(Product)
-        .where(Product.id == product.id, Product.stock >= quantity)
-        .values(stock=Product.stock - quantity)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    taken = session.execute(_TAKE_STOCK, {"product_id": product.id, "quantity": quantity}).rowcount
     _forget_stock(session, product.id)
     if taken != 1:
         left = session.execute(select(Product.stock).where(Product.id == product.id)).scalar_one()
@@ -159,26 +192,23 @@ def _take_stock(session: Session, product: Product | None, quantity: int) -> Non
         raise NotEnoughStock(title=product.title, available=left)
 
 
-def _make_order(session: Session, checkout: Checkout, shop: Shop, address: Address, *, index: int, now: datetime) -> Order:
-    order = Order(
+def _order_row(checkout: Checkout, shop_id: int, address: Address, *, index: int, total_fen: int, now: datetime) -> dict:
+    return dict(
         # Unique because the checkout id is: ZC + date + checkout id + the shop's place in the checkout.
         number=f"ZC{now:%y%m%d}{checkout.id:07d}{index:02d}",
-        checkout_id=checkout.id, buyer_id=checkout.buyer_id, shop_id=shop.id, status=PENDING_PAYMENT, total_fen=0,
-        recipient=address.recipient, mobile=address.mobile, province=address.province, city=address.city,
-        district=address.district, address_detail=address.detail, created_at=now, updated_at=now,
+        checkout_id=checkout.id, buyer_id=checkout.buyer_id, shop_id=shop_id, status=PENDING_PAYMENT,
+        total_fen=total_fen, recipient=address.recipient, mobile=address.mobile, province=address.province,
+        city=address.city, district=address.district, address_detail=address.detail, created_at=now, updated_at=now,
     )
-    session.add(order)
-    session.flush()
-    return order
 
 
-def _order_line(session: Session, order: Order, line: CartLine, product: Product, shop: Shop, buyer_id: int) -> OrderLine:
+def _line_row(session: Session, order_id: int, line: CartLine, product: Product, shop: Shop, buyer_id: int) -> dict:
     # Self-referral and own-shop purchases are stripped here too: an anonymous cart's buyer was unknown at add time.
     eligible = attribution.is_eligible(
         session, beneficiary_id=line.beneficiary_id, buyer_id=buyer_id, shop_owner_id=shop.owner_id
     )
-    return OrderLine(
-        order_id=order.id,
+    return dict(
+        order_id=order_id,
         product_id=product.id,
         title=product.title[:120],
         unit_price_fen=product.price_fen,
@@ -188,6 +218,8 @@ def _order_line(session: Session, order: Order, line: CartLine, product: Product
         beneficiary_id=line.beneficiary_id if eligible else None,
         attribution_source=line.attribution_source if eligible else None,
         attribution_ref=line.attribution_ref if eligible else None,
+        refunded_quantity=0,
+        refunded_fen=0,
     )
 
 
@@ -204,7 +236,7 @@ def _forget(session: Session, model: type, row_id: int, attribute: str) -> None:
 
 
 def _find_by_key(session: Session, key: str) -> Checkout | None:
-    return session.exec(select(Checkout).where(Checkout.idempotency_key == key)).first()
+    return session.exec(_CHECKOUT_OF_KEY, params={"key": key}).first()
 
 
 def _same_buyer(checkout: Checkout, buyer_id: int) -> Checkout:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
 from zhongcao.accounts.models import User
@@ -307,14 +307,65 @@ def cancel_order(
     return order
 
 
+# Every paid checkout runs this once: its orders with each shop's owner and the first product, in one query.
+_PAID_ORDERS_WITH_OWNERS = (
+    select(
+        Order.number, Order.total_fen, Order.buyer_id, User.id.label("owner_id"), User.email, User.display_name,
+        User.handle, User.is_active,
+        select(OrderLine.product_id).where(OrderLine.order_id == Order.id).order_by(OrderLine.id).limit(1)
+        .scalar_subquery().label("first_product_id"),
+    )
+    .join(Shop, Shop.id == Order.shop_id)
+    .join(User, User.id == Shop.owner_id)
+    .where(Order.checkout_id == bindparam("checkout_id"), Order.status == PAID)
+    .order_by(Order.id)
+)
+
+
 def notify_checkout_paid(session: Session, *, checkout_id: int, now: datetime | None = None,
                          announce: Announce | None = None) -> None:
-    """Tell each shop owner that their order in a just-paid checkout waits to be shipped (call after the payment commits)."""
+    """Tell each shop owner that their order in a just-paid checkout waits to be shipped (call after the
+    payment commits); a failure is logged, never raised."""
+    with atomic(session):
+        notices = record_paid_notices(session, checkout_id=checkout_id, now=now)
+    send_notices(notices, announce)
+
+
+def record_paid_notices(session: Session, *, checkout_id: int, now: datetime | None = None) -> list[OrderNotice]:
+    """Inside the paying transaction: write each shop owner's in-app notice that their order of the
+    checkout waits to be shipped, and return the mails to send once it commits (send_notices).
+
+    The notices are written in a savepoint: should that fail, it is logged and the payment still commits.
+    """
     now = now or utcnow()
-    for order in session.exec(select(Order).where(Order.checkout_id == checkout_id, Order.status == PAID)).all():
-        owner_id = session.exec(select(Shop.owner_id).where(Shop.id == order.shop_id)).one()
-        notify(session, kind=notifications.ORDER_PAID, order=order, recipient_id=owner_id, actor_id=order.buyer_id,
-              now=now, announce=announce, total_fen=order.total_fen)
+    try:
+        with session.begin_nested():
+            rows = session.connection().execute(_PAID_ORDERS_WITH_OWNERS, {"checkout_id": checkout_id}).all()
+            for row in rows:
+                notifications.notify_order_change(
+                    session, kind=notifications.ORDER_PAID, recipient_id=row.owner_id, order_number=row.number,
+                    actor_id=row.buyer_id, product_id=row.first_product_id, now=now,
+                )
+    except Exception:  # a lost notification must not fail the payment it is about
+        log.exception("could not notify the shops of checkout %s that it was paid", checkout_id)
+        return []
+    return [
+        OrderNotice(kind=notifications.ORDER_PAID, order_number=row.number, recipient_email=row.email,
+                    recipient_name=row.display_name or row.handle, details={"total_fen": row.total_fen})
+        for row in rows
+        if row.is_active and row.owner_id != row.buyer_id  # never mail anyone about their own purchase
+    ]
+
+
+def send_notices(notices: list[OrderNotice], announce: Announce | None) -> None:
+    """Hand each notice to `announce` (after the commit they describe); a failure is logged, never raised."""
+    if announce is None:
+        return
+    for notice in notices:
+        try:
+            announce(notice)
+        except Exception:  # a lost mail must not turn a committed order change into an error page
+            log.exception("could not mail %s about order %s (%s)", notice.recipient_email, notice.order_number, notice.kind)
 
 
 def move(session: Session, order: Order, to_status: str, *, actor_id: int | None, now: datetime, note: str = "",
@@ -373,12 +424,13 @@ def notify(session: Session, *, kind: str, order: Order, recipient_id: int, acto
         if announce is None or recipient_id == actor_id:
             return
         recipient = session.get(User, recipient_id)
-        if recipient is None or not recipient.is_active:
-            return
-        announce(OrderNotice(kind=kind, order_number=order.number, recipient_email=recipient.email,
-                             recipient_name=recipient.display_name or recipient.handle, details=dict(details)))
     except Exception:  # a lost notification must not turn a committed order change into an error page
         log.exception("could not notify user %s about order %s (%s)", recipient_id, order.number, kind)
+        return
+    if recipient is not None and recipient.is_active:
+        send_notices([OrderNotice(kind=kind, order_number=order.number, recipient_email=recipient.email,
+                                  recipient_name=recipient.display_name or recipient.handle, details=dict(details))],
+                     announce)
 
 
 def refunds_allowed(order: Order, *, now: datetime) -> bool:

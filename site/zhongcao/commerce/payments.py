@@ -1,4 +1,4 @@
-"""Payment providers, and `mark_checkout_paid`: the one place a checkout becomes paid.
+"""Payment providers, and `mark_checkout_paid`: how a checkout becomes paid.
 
 The provider interface is small on purpose. A provider has a `name` and a `label`, and
 
@@ -6,7 +6,9 @@ The provider interface is small on purpose. A provider has a `name` and a `label
 
 returns the URL to send the buyer to. How the provider later proves the payment is its own
 business: the sandbox confirms on its own page (`SandboxProvider.confirm`), Stripe through a signed
-webhook (commerce/stripe_provider.py). Both end in `mark_checkout_paid`, which is idempotent.
+webhook (commerce/stripe_provider.py), which ends in `mark_checkout_paid`. Both claim the checkout
+with a conditional UPDATE on its status, so a payment is booked once however often it is confirmed,
+and then book it the same way (`_book`: payment row, orders paid with their events, ledger).
 
 Providers are looked up by name with `get_provider(name, config=...)` (PAYMENT_PROVIDER picks the
 site's provider). The sandbox moves no money and is refused when ZHONGCAO_ENV=production.
@@ -17,15 +19,18 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from zhongcao.clock import utcnow
 from zhongcao.commerce.checkout import CheckoutExpired
-from zhongcao.commerce.models import PAID, PENDING_PAYMENT, Checkout, Order, OrderEvent, Payment
+from zhongcao.commerce.models import PAID, PENDING_PAYMENT, Checkout, Order, OrderEvent, OrderLine, Payment
+from zhongcao.commerce.orders import Announce, OrderNotice, record_paid_notices, send_notices
 from zhongcao.config import is_production
-from zhongcao.db import atomic
+from zhongcao.db import adopt, atomic
 from zhongcao.errors import DomainError, InvalidInput, NotFound
+from zhongcao.ledger import ledger
 
 SANDBOX = "sandbox"
 STRIPE = "stripe"
@@ -74,18 +79,34 @@ class SandboxProvider:
         """Our own sandbox page for the checkout (success and cancel URLs are not needed: it is our page)."""
         return SANDBOX_PAY_PATH.format(checkout_id=checkout.id)
 
-    def confirm(self, session: Session, *, checkout_id: int, buyer_id: int, now: datetime | None = None) -> Checkout:
+    def confirm(self, session: Session, *, checkout_id: int, buyer_id: int, now: datetime | None = None,
+                announce: Announce | None = None) -> Checkout:
         """The buyer pressed Pay on the sandbox page: the checkout is paid in full.
 
+        Once the payment commits, each shop owner hears that their order waits to be shipped (in-app,
+        and by mail through `announce`); a repeated click pays and tells nobody again.
         Raises NotFound (not the buyer's checkout), CheckoutExpired (cancelled or expired).
         """
-        checkout = session.get(Checkout, checkout_id)
-        if checkout is None or checkout.buyer_id != buyer_id:
-            raise NotFound()
-        return mark_checkout_paid(
-            session, checkout_id=checkout.id, provider=SANDBOX, provider_ref=f"sandbox-{checkout.id}",
-            amount_fen=checkout.total_fen, now=now, actor_id=buyer_id,
-        )
+        now = now or utcnow()
+        notices: list[OrderNotice] = []
+        with atomic(session):
+            # The usual case in one statement: the buyer's unpaid checkout, claimed as paid in full.
+            claimed = session.connection().execute(
+                _CLAIM_OWN, {"own_checkout_id": checkout_id, "own_buyer_id": buyer_id, "paid_time": now}
+            ).first()
+            if claimed is None:
+                checkout = session.exec(_FRESH_CHECKOUT, params={"checkout_id": checkout_id}).first()
+                if checkout is None or checkout.buyer_id != buyer_id:
+                    raise NotFound()
+                if checkout.status != PAID:
+                    raise CheckoutExpired()
+            else:
+                checkout = adopt(session, Checkout(**claimed._mapping))
+                _book(session, checkout, provider=SANDBOX, provider_ref=f"sandbox-{checkout.id}",
+                      amount_fen=checkout.total_fen, now=now, actor_id=buyer_id)
+                notices = record_paid_notices(session, checkout_id=checkout.id, now=now)
+        send_notices(notices, announce)
+        return checkout
 
 
 def _stripe_factory(config: Mapping[str, Any]) -> PaymentProvider:
@@ -111,6 +132,39 @@ def get_provider(name: str, *, config: Mapping[str, Any]) -> PaymentProvider:
     return factory(config)
 
 
+# Built once: paying runs each of these (see cart.py).
+_FRESH_CHECKOUT = select(Checkout).where(Checkout.id == bindparam("checkout_id")).execution_options(populate_existing=True)
+_CLAIM = (
+    update(Checkout)
+    .where(Checkout.id == bindparam("checkout_id"), Checkout.status == PENDING_PAYMENT)
+    .values(status=PAID, paid_at=bindparam("paid_time"), payment_provider=bindparam("provider_name"))
+    .execution_options(synchronize_session=False)
+)
+_CHECKOUTS = Checkout.__table__
+_CLAIM_OWN = (
+    _CHECKOUTS.update()
+    .where(_CHECKOUTS.c.id == bindparam("own_checkout_id"), _CHECKOUTS.c.buyer_id == bindparam("own_buyer_id"),
+           _CHECKOUTS.c.status == PENDING_PAYMENT)
+    .values(status=PAID, paid_at=bindparam("paid_time"), payment_provider=SANDBOX)
+    .returning(*_CHECKOUTS.c)
+)
+_UNPAID_LINES = (
+    select(*ledger.PAID_LINE_COLUMNS)
+    .join(OrderLine, OrderLine.order_id == Order.id)
+    .where(Order.checkout_id == bindparam("checkout_id"), Order.status == PENDING_PAYMENT)
+    .order_by(Order.id, OrderLine.id)
+)
+# Orders, events and the payment row are written with plain statements on the connection: nothing
+# here needs them as objects afterwards, and the session's unit of work costs several times the statements.
+_PAY_ORDERS = (
+    update(Order.__table__)
+    .where(Order.checkout_id == bindparam("paid_checkout_id"), Order.status == PENDING_PAYMENT)
+    .values(status=PAID, paid_at=bindparam("paid_time"), updated_at=bindparam("paid_time"))
+)
+_INSERT_PAYMENT = Payment.__table__.insert()
+_INSERT_EVENTS = OrderEvent.__table__.insert()
+
+
 def mark_checkout_paid(
     session: Session,
     *,
@@ -129,11 +183,9 @@ def mark_checkout_paid(
     Raises NotFound, PaymentMismatch (amount is not the total), CheckoutExpired (cancelled: its stock
     was given back, so it cannot be revived).
     """
-    from zhongcao.ledger import ledger
-
     now = now or utcnow()
     with atomic(session):
-        checkout = session.get(Checkout, checkout_id, populate_existing=True)
+        checkout = session.exec(_FRESH_CHECKOUT, params={"checkout_id": checkout_id}).first()
         if checkout is None:
             raise NotFound()
         if checkout.status == PAID:
@@ -145,10 +197,7 @@ def mark_checkout_paid(
         if not provider_ref or len(provider_ref) > 120:
             raise InvalidInput(code="payment_ref_invalid")
         claimed = session.execute(
-            update(Checkout)
-            .where(Checkout.id == checkout_id, Checkout.status == PENDING_PAYMENT)
-            .values(status=PAID, paid_at=now, payment_provider=provider)
-            .execution_options(synchronize_session=False)
+            _CLAIM, {"checkout_id": checkout.id, "paid_time": now, "provider_name": provider}
         ).rowcount
         if claimed != 1:
             # Someone else settled it between our read and our write (PostgreSQL); look again.
@@ -156,17 +205,37 @@ def mark_checkout_paid(
             if checkout.status == PAID:
                 return checkout
             raise CheckoutExpired()
-        session.add(Payment(checkout_id=checkout_id, provider=provider, provider_ref=provider_ref,
-                            amount_fen=amount_fen, created_at=now))
-        orders = session.exec(
-            select(Order).where(Order.checkout_id == checkout_id, Order.status == PENDING_PAYMENT).order_by(Order.id)
-        ).all()
-        for order in orders:
-            order.status, order.paid_at, order.updated_at = PAID, now, now
-            session.add(order)
-            session.add(OrderEvent(order_id=order.id, from_status=PENDING_PAYMENT, to_status=PAID, actor_id=actor_id,
-                                   note=f"{provider} {provider_ref}", created_at=now))
-        session.flush()
-        ledger.record_payment(session, checkout_id=checkout_id, now=now)
-    session.refresh(checkout)
+        # The claim bypassed the ORM; these are now the row's values, so no reload is needed after the commit.
+        for name, value in (("status", PAID), ("paid_at", now), ("payment_provider", provider)):
+            set_committed_value(checkout, name, value)
+        _book(session, checkout, provider=provider, provider_ref=provider_ref, amount_fen=amount_fen, now=now,
+              actor_id=actor_id)
     return checkout
+
+
+def _book(session: Session, checkout: Checkout, *, provider: str, provider_ref: str, amount_fen: int, now: datetime,
+          actor_id: int | None) -> None:
+    """The rest of a payment once `checkout` is claimed: the payment row, the orders paid with an
+    event each, and the ledger."""
+    connection = session.connection()
+    connection.execute(_INSERT_PAYMENT, {"checkout_id": checkout.id, "provider": provider, "provider_ref": provider_ref,
+                                         "amount_fen": amount_fen, "created_at": now})
+    lines = [ledger.PaidLine(**row._mapping) for row in connection.execute(_UNPAID_LINES, {"checkout_id": checkout.id})]
+    connection.execute(_PAY_ORDERS, {"paid_checkout_id": checkout.id, "paid_time": now})
+    order_ids = list(dict.fromkeys(line.order_id for line in lines))
+    if order_ids:
+        connection.execute(_INSERT_EVENTS, [
+            {"order_id": order_id, "from_status": PENDING_PAYMENT, "to_status": PAID, "actor_id": actor_id,
+             "note": f"{provider} {provider_ref}", "created_at": now}
+            for order_id in order_ids
+        ])
+    _forget_orders(session, order_ids)
+    ledger.record_payment(session, checkout_id=checkout.id, now=now, lines=lines)
+
+
+def _forget_orders(session: Session, order_ids: list[int]) -> None:
+    # The UPDATE bypassed the ORM: a copy of an order this session already holds must reload.
+    for order_id in order_ids:
+        loaded = session.identity_map.get(session.identity_key(Order, order_id))
+        if loaded is not None:
+            session.expire(loaded)

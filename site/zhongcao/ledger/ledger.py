@@ -28,9 +28,9 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from zhongcao.clock import utcnow
@@ -84,20 +84,41 @@ def new_txn_id(kind: str) -> str:
     return f"{kind[:12]}-{uuid.uuid4().hex[:24]}"
 
 
+_ENTRY_COLUMNS = tuple(column.key for column in LedgerEntry.__table__.columns if column.key != "id")
+_ENTRY_DEFAULTS = {"owner_id": None, "order_id": None, "order_line_id": None, "payout_id": None, "rate_bp": None, "memo": ""}
+_INSERT_ENTRIES = LedgerEntry.__table__.insert()
+
+
 def post(session: Session, entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
     """Write the entries of one transaction; raises UnbalancedTransaction unless they share one txn_id
-    and sum to zero. Zero-amount entries are dropped (they move nothing)."""
-    rows = [entry for entry in entries if entry.amount_fen != 0]
+    and sum to zero. Zero-amount entries are dropped (they move nothing). The entries returned are
+    not added to the session (see _write)."""
+    entries = [entry for entry in entries if entry.amount_fen != 0]
+    _write(session, [{name: getattr(entry, name) for name in _ENTRY_COLUMNS} for entry in entries])
+    return entries
+
+
+def _entry(**values: object) -> dict:
+    """One ledger row as _write takes it: every column, the optional ones defaulted."""
+    return {**_ENTRY_DEFAULTS, **values}
+
+
+def _write(session: Session, rows: list[dict]) -> None:
+    """Write one transaction's rows in a single executemany INSERT. Raises UnbalancedTransaction.
+
+    Entries are immutable rows, so they skip the session's unit of work, which costs several times
+    the INSERT itself and writes one statement per distinct set of non-NULL columns.
+    """
+    rows = [row for row in rows if row["amount_fen"] != 0]
     if not rows:
-        return []
-    txn_ids = {entry.txn_id for entry in rows}
-    total = sum(entry.amount_fen for entry in rows)
+        return
+    txn_ids = {row["txn_id"] for row in rows}
+    total = sum(row["amount_fen"] for row in rows)
     if len(txn_ids) != 1 or total != 0:
         raise UnbalancedTransaction(f"txn {sorted(txn_ids)} sums to {total}")
     with atomic(session):
-        session.add_all(rows)
-        session.flush()
-    return rows
+        session.flush()  # the orders, lines and payouts the entries point at are written first
+        session.connection().execute(_INSERT_ENTRIES, rows)
 
 
 def balance(session: Session, *, account: str, owner_id: int | None = None) -> int:
@@ -108,55 +129,83 @@ def balance(session: Session, *, account: str, owner_id: int | None = None) -> i
     return int(session.exec(query).one())
 
 
-def record_payment(session: Session, *, checkout_id: int, now: datetime | None = None, fee_bp: int | None = None) -> list[str]:
+@dataclass(frozen=True)
+class PaidLine:
+    """One order line whose payment is booked, with what the booking needs from its order."""
+
+    order_id: int
+    order_number: str
+    buyer_id: int
+    shop_id: int
+    line_id: int
+    line_total_fen: int
+    commission_bp: int
+    beneficiary_id: int | None
+    is_booked: bool  # the order's payment is in the ledger already
+
+
+PAID_LINE_COLUMNS = (
+    Order.id.label("order_id"), Order.number.label("order_number"), Order.buyer_id, Order.shop_id,
+    OrderLine.id.label("line_id"), OrderLine.line_total_fen, OrderLine.commission_bp, OrderLine.beneficiary_id,
+    select(LedgerEntry.id).where(LedgerEntry.order_id == Order.id, LedgerEntry.kind == KIND_PAYMENT).exists().label("is_booked"),
+)
+_CHECKOUT_LINES = (
+    select(*PAID_LINE_COLUMNS)
+    .join(OrderLine, OrderLine.order_id == Order.id)
+    .where(Order.checkout_id == bindparam("checkout_id"))
+    .order_by(Order.id, OrderLine.id)
+    .with_for_update(of=Order)
+)
+
+
+def record_payment(
+    session: Session,
+    *,
+    checkout_id: int,
+    now: datetime | None = None,
+    fee_bp: int | None = None,
+    lines: Sequence[PaidLine] | None = None,
+) -> list[str]:
     """Book the payment of a checkout: one transaction per order, entries per line (buyer payment,
     merchant payable, pending commission, platform fee). Orders already booked are skipped, so a
-    repeated call books nothing. Returns the new txn ids. Raises NotFound for an unknown checkout."""
+    repeated call books nothing. Returns the new txn ids. Raises NotFound for an unknown checkout.
+
+    `lines` is for a caller that has just claimed the checkout in this transaction and read its
+    orders' lines (PAID_LINE_COLUMNS, by order and line id, in that transaction): they are not read again.
+    """
     now = now or utcnow()
     fee_bp = platform_fee_bp(session) if fee_bp is None else fee_bp
     txn_ids: list[str] = []
     with atomic(session):
-        checkout = session.get(Checkout, checkout_id)
-        if checkout is None:
-            raise NotFound("checkout", checkout_id=checkout_id)
-        orders = session.exec(select(Order).where(Order.checkout_id == checkout_id).order_by(Order.id).with_for_update()).all()
-        booked = set(
-            session.exec(
-                select(LedgerEntry.order_id).where(
-                    LedgerEntry.order_id.in_([order.id for order in orders]), LedgerEntry.kind == KIND_PAYMENT
-                )
-            ).all()
-        ) if orders else set()
-        lines_by_order: dict[int, list[OrderLine]] = defaultdict(list)
-        if orders:
-            for line in session.exec(
-                select(OrderLine).where(OrderLine.order_id.in_([order.id for order in orders])).order_by(OrderLine.id)
-            ).all():
-                lines_by_order[line.order_id].append(line)
-        for order in orders:
-            if order.id in booked:
-                continue
+        if lines is None:
+            if session.get(Checkout, checkout_id) is None:
+                raise NotFound("checkout", checkout_id=checkout_id)
+            session.flush()  # plain statements below read what the session holds
+            rows = session.connection().execute(_CHECKOUT_LINES, {"checkout_id": checkout_id})
+            lines = [PaidLine(**row._mapping) for row in rows]
+        by_order: dict[int, list[PaidLine]] = {}
+        for line in lines:
+            if not line.is_booked:
+                by_order.setdefault(line.order_id, []).append(line)
+        for order_lines in by_order.values():
             txn_id = new_txn_id(KIND_PAYMENT)
-            entries: list[LedgerEntry] = []
-            for line in lines_by_order[order.id]:
-                entries.extend(_payment_entries(txn_id, order, line, fee_bp=fee_bp, now=now))
-            post(session, entries)
+            _write(session, [row for line in order_lines for row in _payment_rows(txn_id, line, fee_bp=fee_bp, now=now)])
             txn_ids.append(txn_id)
     return txn_ids
 
 
-def _payment_entries(txn_id: str, order: Order, line: OrderLine, *, fee_bp: int, now: datetime) -> list[LedgerEntry]:
+def _payment_rows(txn_id: str, line: PaidLine, *, fee_bp: int, now: datetime) -> list[dict]:
     split = commission.split_line(
         line.line_total_fen, commission_bp=line.commission_bp, fee_bp=fee_bp, has_beneficiary=line.beneficiary_id is not None
     )
-    common = dict(txn_id=txn_id, kind=KIND_PAYMENT, order_id=order.id, order_line_id=line.id, created_at=now)
+    common = dict(txn_id=txn_id, kind=KIND_PAYMENT, order_id=line.order_id, order_line_id=line.line_id, created_at=now)
     return [
-        LedgerEntry(account=BUYER_PAYMENTS, owner_id=order.buyer_id, amount_fen=-split.paid_fen, memo=f"order {order.number}", **common),
-        LedgerEntry(account=MERCHANT_PAYABLE, owner_id=order.shop_id, amount_fen=split.merchant_fen, **common),
-        LedgerEntry(
-            account=COMMISSION_PENDING, owner_id=line.beneficiary_id, amount_fen=split.commission_fen, rate_bp=line.commission_bp, **common
-        ),
-        LedgerEntry(account=PLATFORM_FEE, amount_fen=split.fee_fen, rate_bp=fee_bp, **common),
+        _entry(account=BUYER_PAYMENTS, owner_id=line.buyer_id, amount_fen=-split.paid_fen, memo=f"order {line.order_number}",
+               **common),
+        _entry(account=MERCHANT_PAYABLE, owner_id=line.shop_id, amount_fen=split.merchant_fen, **common),
+        _entry(account=COMMISSION_PENDING, owner_id=line.beneficiary_id, amount_fen=split.commission_fen,
+               rate_bp=line.commission_bp, **common),
+        _entry(account=PLATFORM_FEE, amount_fen=split.fee_fen, rate_bp=fee_bp, **common),
     ]
 
 

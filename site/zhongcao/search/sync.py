@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
@@ -144,7 +144,7 @@ def _collect_bulk(state) -> None:
     kind, names = tracked
     if state.is_update and not _touches(state.statement, names):
         return
-    ids = _ids_in_where(state.statement, mapper.local_table)
+    ids = _ids_in_where(state.statement, mapper.local_table, state.parameters)
     changes = _pending(state.session)
     if ids is None:
         _log.warning("a bulk %s on %s changed unknown rows; the search index may be stale until `zhongcao reindex`",
@@ -175,8 +175,12 @@ def _touches(statement, names: frozenset[str]) -> bool:
     return any(getattr(column, "key", str(column)) in names for column in values)
 
 
-def _ids_in_where(statement, table) -> set[int] | None:
-    """The primary keys an UPDATE/DELETE names in `id = :x` or `id IN (...)`, or None if it names none."""
+def _ids_in_where(statement, table, parameters=None) -> set[int] | None:
+    """The primary keys an UPDATE/DELETE names in `id = :x` or `id IN (...)`, or None if it names none.
+
+    A prebuilt statement's `bindparam("x")` has no value of its own: it comes from the execution's parameters.
+    """
+    given = parameters if isinstance(parameters, dict) else {}
     where = getattr(statement, "whereclause", None)
     if where is None:
         return None
@@ -190,6 +194,8 @@ def _ids_in_where(statement, table) -> set[int] | None:
         if not isinstance(right, BindParameter):
             continue
         value = right.value if right.value is not None else right.effective_value
+        if value is None:
+            value = given.get(right.key)
         if element.operator is operators.eq and isinstance(value, int):
             ids.add(value)
         elif element.operator is operators.in_op and isinstance(value, (list, tuple)):
@@ -197,8 +203,33 @@ def _ids_in_where(statement, table) -> set[int] | None:
     return ids or None
 
 
+_PRODUCTS = Product.__table__
+_SOLD_OUT = select(_PRODUCTS.c.id).where(_PRODUCTS.c.id.in_(bindparam("ids", expanding=True)), _PRODUCTS.c.stock <= 0)
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _resolve_stock_taken(session: OrmSession) -> None:
+    """Keep only the products a sale left with no stock, read in the committing transaction itself.
+
+    Most sales leave stock behind and change no document, so the commit then needs no index work at
+    all (no session of its own, no index writer lock). The read sees this transaction's own UPDATE; a
+    later sale that empties the product sees its own, so no sell-out is missed.
+    """
+    if session.in_nested_transaction():
+        return
+    changes = session.info.get(_PENDING)
+    if changes is None or not changes.stock_taken:
+        return
+    ids = sorted(changes.stock_taken)
+    changes.stock_taken.clear()
+    sold_out = session.connection().execute(_SOLD_OUT, {"ids": ids}).scalars()
+    changes.keys.update(("product", product_id) for product_id in sold_out)
+
+
 @event.listens_for(OrmSession, "after_commit")
 def _apply_after_commit(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the transaction has not committed yet
     changes = session.info.pop(_PENDING, None)
     if not changes:
         return
@@ -241,7 +272,7 @@ def apply_changes(engine: Engine, backend: SearchBackend, changes: Changes) -> b
 def _sold_out(session, product_ids: set[int]) -> set[DocumentKey]:
     if not product_ids:
         return set()
-    rows = session.exec(select(Product.id).where(Product.id.in_(sorted(product_ids)), Product.stock <= 0))
+    rows = session.execute(_SOLD_OUT, {"ids": sorted(product_ids)}).scalars()
     return {("product", product_id) for product_id in rows}
 
 

@@ -14,6 +14,7 @@ notifies nobody and a failed notification never undoes a publish.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -239,22 +240,28 @@ def _upsert(
     now: datetime | None = None,
 ) -> None:
     now = now or utcnow()
-    insert = _INSERTS[session.get_bind().dialect.name]
-    statement = insert(Notification).values(
-        recipient_id=recipient_id, kind=kind, actor_id=actor_id, article_id=article_id, product_id=product_id,
-        comment_id=comment_id, group_key=group_key, count=1, created_at=now, updated_at=now,
-    )
-    statement = statement.on_conflict_do_update(
+    params = dict(recipient_id=recipient_id, kind=kind, actor_id=actor_id, article_id=article_id, product_id=product_id,
+                  comment_id=comment_id, group_key=group_key, count=1, created_at=now, updated_at=now)
+    with atomic(session):
+        session.flush()  # the upsert runs on the connection, after what the session holds
+        session.connection().execute(_upsert_statement(session.get_bind().dialect.name), params)
+
+
+@functools.cache
+def _upsert_statement(dialect_name: str):
+    """The batching INSERT … ON CONFLICT DO UPDATE for one dialect, built once: building it (its
+    `excluded` columns above all) costs several times what running it does."""
+    table = Notification.__table__
+    statement = _INSERTS[dialect_name](table)  # the values come with each execution's parameters
+    return statement.on_conflict_do_update(
         index_elements=["recipient_id", "group_key"],
-        index_where=Notification.read_at.is_(None),
+        index_where=table.c.read_at.is_(None),
         set_={
-            "count": Notification.count + 1,
+            "count": table.c.count + 1,
             "actor_id": statement.excluded.actor_id,
             "updated_at": statement.excluded.updated_at,
         },
     )
-    with atomic(session):
-        session.exec(statement)
 
 
 def _first_publication(article: Article) -> bool:
@@ -279,6 +286,8 @@ def _forget_first_publications(session: OrmSession) -> None:
 
 @event.listens_for(OrmSession, "after_commit")
 def _notify_after_commit(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the transaction has not committed yet
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return
