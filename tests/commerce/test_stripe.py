@@ -225,6 +225,22 @@ def test_a_completed_session_marks_the_checkout_paid_and_books_the_ledger(client
     assert_ledger_balances(session)
 
 
+def test_a_stripe_payment_tells_the_merchant_in_app_and_by_mail_once(client, session, stripe_checkout, outbox):
+    from zhongcao.accounts.models import User
+    from zhongcao.catalog.models import Shop
+    from zhongcao.social.models import Notification
+
+    event = session_event(stripe_checkout)
+
+    replies = [post_event(client, event) for _ in range(2)]  # Stripe may deliver an event twice
+
+    assert [reply.get_json()["outcome"] for reply in replies] == [stripe_provider.MARKED_PAID, stripe_provider.ALREADY_HANDLED]
+    session.rollback()
+    assert session.exec(select(Notification.kind, Notification.count)).all() == [("order_paid", 1)]
+    merchant = session.exec(select(User).join(Shop, Shop.owner_id == User.id).join(Order, Order.shop_id == Shop.id)).one()
+    assert [mail.to for mail in outbox] == [merchant.email]
+
+
 def test_a_replayed_webhook_creates_one_payment_and_books_once(client, session, stripe_checkout):
     event = session_event(stripe_checkout)
     first = post_event(client, event)

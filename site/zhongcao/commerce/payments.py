@@ -174,9 +174,13 @@ def mark_checkout_paid(
     amount_fen: int,
     now: datetime | None = None,
     actor_id: int | None = None,
+    notices: list[OrderNotice] | None = None,
 ) -> Checkout:
-    """Record the payment of a checkout: its orders become paid (with an OrderEvent each) and the
-    ledger books the payment, all in one transaction.
+    """Record the payment of a checkout: its orders become paid (with an OrderEvent each), the ledger
+    books the payment and each shop owner gets an in-app notice, all in one transaction.
+
+    The notices' mails are appended to `notices` for the caller to send once its transaction commits
+    (send_notices): this may run inside the caller's transaction, which may still roll back.
 
     Idempotent: for a checkout that is already paid it changes nothing and returns it. Concurrent
     calls meet at a conditional UPDATE on the checkout's status, so only one of them books anything.
@@ -210,6 +214,9 @@ def mark_checkout_paid(
             set_committed_value(checkout, name, value)
         _book(session, checkout, provider=provider, provider_ref=provider_ref, amount_fen=amount_fen, now=now,
               actor_id=actor_id)
+        paid_notices = record_paid_notices(session, checkout_id=checkout.id, now=now)
+        if notices is not None:
+            notices.extend(paid_notices)
     return checkout
 
 

@@ -37,6 +37,7 @@ from zhongcao.catalog.models import Shop
 from zhongcao.clock import utcnow
 from zhongcao.commerce.checkout import CheckoutExpired
 from zhongcao.commerce.models import CANCELLED, PAID, Checkout, Order, Payment, WebhookEvent
+from zhongcao.commerce.orders import Announce, OrderNotice, send_notices
 from zhongcao.commerce.payments import mark_checkout_paid
 from zhongcao.db import atomic
 from zhongcao.errors import DomainError
@@ -207,12 +208,14 @@ def verify_event(payload: bytes, signature_header: str | None, *, secret: str) -
 
 def handle_event(
     session: Session, *, event: dict[str, Any], provider: StripeProvider | None = None, now: datetime | None = None,
+    announce: Announce | None = None,
 ) -> str:
     """Apply one verified Stripe event; returns what was done (MARKED_PAID, ALREADY_HANDLED, …).
 
     `provider` makes refunds of late or duplicate payments; without one those are only logged.
     Raises WebhookAmountMismatch when the paid amount is not the checkout's total, WebhookRetryLater
     when the checkout changed state mid-way, and PaymentProviderUnavailable when a refund failed.
+    Once a payment commits, each shop owner's mail goes to `announce` (their in-app notice is in the commit).
     """
     now = now or utcnow()
     event_id, event_type = str(event.get("id", "")), str(event.get("type", ""))
@@ -233,6 +236,7 @@ def handle_event(
             log.warning("stripe: event %s names no checkout of ours; ignored", event_id)
         outcome = AWAITING_PAYMENT if event_type == PAID_EVENTS[0] and checkout is not None else NOTHING_TO_DO
         return _record_only(session, event_id, event_type, now, outcome=outcome)
+    notices: list[OrderNotice] = []
     try:
         with atomic(session):
             session.add(WebhookEvent(provider=PROVIDER, event_id=event_id, event_type=event_type, received_at=now))
@@ -240,7 +244,7 @@ def handle_event(
             session_id = str(payload["id"])
             mark_checkout_paid(
                 session, checkout_id=checkout.id, provider=PROVIDER, provider_ref=session_id,
-                amount_fen=int(payload["amount_total"]), now=now,
+                amount_fen=int(payload["amount_total"]), now=now, notices=notices,
             )
             payment = session.exec(select(Payment).where(Payment.checkout_id == checkout.id)).one()
             if (payment.provider, payment.provider_ref) != (PROVIDER, session_id):
@@ -254,6 +258,7 @@ def handle_event(
         if _already_handled(session, event_id):
             return ALREADY_HANDLED
         raise
+    send_notices(notices, announce)
     return MARKED_PAID
 
 
@@ -307,6 +312,7 @@ def _refund(provider: StripeProvider | None, checkout: Checkout, payload: dict[s
 
 
 def _record_only(session: Session, event_id: str, event_type: str, now: datetime, *, outcome: str) -> str:
+    notices: list[OrderNotice] = []
     try:
         with atomic(session):
             session.add(WebhookEvent(provider=PROVIDER, event_id=event_id, event_type=event_type, received_at=now))

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 from zhongcao import db_session
 from zhongcao.commerce import stripe_provider
 from zhongcao.extensions import csrf
+from zhongcao.web.orders import announce_order_change
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -34,7 +35,7 @@ def receive_stripe_event():
         return jsonify(error="invalid signature"), 400
     provider = stripe_provider.StripeProvider(stripe_provider.settings_from(current_app.config))
     try:
-        outcome = stripe_provider.handle_event(db_session(), event=event, provider=provider)
+        outcome = stripe_provider.handle_event(db_session(), event=event, provider=provider, announce=announce_order_change)
     except stripe_provider.WebhookAmountMismatch:
         return jsonify(error="amount mismatch"), 400
     except (stripe_provider.WebhookRetryLater, stripe_provider.PaymentProviderUnavailable):
