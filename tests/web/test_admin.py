@@ -305,7 +305,9 @@ def test_an_admin_works_through_the_pages_in_a_browser(live_server, page, sessio
     page.fill("#user-query", "meimei")
     expect(page.locator("#user-list .roles-form")).to_have_count(1)
     page.check(f"#roles-{reader.id}-merchant")
-    page.click("#user-list .roles-form button[type=submit]")
+    # Wait for the server's answer: the box is checked in the page before the form is even sent.
+    with page.expect_response(lambda response: f"/admin/users/{reader.id}/roles" in response.url):
+        page.click("#user-list .roles-form button[type=submit]")
     page.wait_for_selector(f"#roles-{reader.id}-merchant:checked")
 
     changed = _fresh(session, User, reader.id)
