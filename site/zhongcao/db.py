@@ -172,6 +172,14 @@ def adopt(session: Session, instance: T) -> T:
     return session.merge(instance, load=False)
 
 
+def expire_loaded(session: Session, model: type, row_id: object, *attributes: str) -> None:
+    """After a plain UPDATE of one row: the session's copy of it, if it holds one, reloads the changed
+    columns (all of them when none are named) instead of showing the old values."""
+    loaded = session.identity_map.get(session.identity_key(model, row_id))
+    if loaded is not None:
+        session.expire(loaded, list(attributes) or None)
+
+
 def new_session(engine: Engine) -> Session:
     # Objects stay usable after commit: views render what a domain function returned.
     return Session(engine, expire_on_commit=False)

@@ -194,7 +194,7 @@ def test_someone_elses_cart_line_cannot_be_touched(client, app, session, make_pr
 
 
 def test_signing_in_merges_the_anonymous_cart_into_the_account(client, session, make_user, make_product):
-    buyer = make_user(email="merge@example.com")
+    make_user(email="merge@example.com")  # the account the anonymous cart merges into
     product = make_product(stock=5)
     client.post("/cart/items", data={"product_id": product.id, "quantity": "2"})
 

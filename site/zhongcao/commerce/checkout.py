@@ -38,7 +38,7 @@ from zhongcao.commerce.models import (
     OrderEvent,
     OrderLine,
 )
-from zhongcao.db import adopt, atomic
+from zhongcao.db import adopt, atomic, expire_loaded
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 
 DEFAULT_EXPIRY_MINUTES = 30
@@ -176,7 +176,7 @@ def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: 
     connection.execute(_TOUCH_CART, {"cart_id": cart_id, "now": now})
     for line, _product, _shop in rows:
         session.expunge(line)
-    _forget(session, Cart, cart_id, "updated_at")
+    expire_loaded(session, Cart, cart_id, "updated_at")
     return checkout
 
 
@@ -224,15 +224,8 @@ def _line_row(session: Session, order_id: int, line: CartLine, product: Product,
 
 
 def _forget_stock(session: Session, product_id: int) -> None:
-    _forget(session, Product, product_id, "stock")
-
-
-def _forget(session: Session, model: type, row_id: int, attribute: str) -> None:
-    # The UPDATEs above bypass the ORM (synchronize_session=False keeps rowcount exact on every
-    # driver); a copy of the row already in this session must reload the column, not show the old value.
-    loaded = session.identity_map.get(session.identity_key(model, row_id))
-    if loaded is not None:
-        session.expire(loaded, [attribute])
+    # The stock UPDATE bypasses the ORM (synchronize_session=False keeps rowcount exact on every driver).
+    expire_loaded(session, Product, product_id, "stock")
 
 
 def _find_by_key(session: Session, key: str) -> Checkout | None:
@@ -313,7 +306,7 @@ def _release(session: Session, *, checkout_id: int, now: datetime, actor_id: int
         claim = claim.where(Checkout.expires_at <= now)
     if session.execute(claim.values(status=CANCELLED).execution_options(synchronize_session=False)).rowcount != 1:
         return False  # paid, or released by someone else in the meantime
-    _forget(session, Checkout, checkout_id, "status")
+    expire_loaded(session, Checkout, checkout_id, "status")
     orders = session.exec(select(Order).where(Order.checkout_id == checkout_id, Order.status == PENDING_PAYMENT)).all()
     for order in orders:
         for line in session.exec(select(OrderLine).where(OrderLine.order_id == order.id)):

@@ -51,7 +51,7 @@ from zhongcao.commerce.models import (
     RefundRequest,
 )
 from zhongcao.config import Defaults
-from zhongcao.db import atomic
+from zhongcao.db import atomic, expire_loaded
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.social import notifications
 
@@ -407,9 +407,7 @@ def give_back_stock(session: Session, *, product_id: int, quantity: int) -> None
         update(Product).where(Product.id == product_id).values(stock=Product.stock + quantity)
         .execution_options(synchronize_session=False)
     )
-    loaded = session.identity_map.get(session.identity_key(Product, product_id))
-    if loaded is not None:
-        session.expire(loaded, ["stock"])
+    expire_loaded(session, Product, product_id, "stock")
 
 
 def notify(session: Session, *, kind: str, order: Order, recipient_id: int, actor_id: int | None, now: datetime,

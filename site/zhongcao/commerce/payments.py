@@ -28,7 +28,7 @@ from zhongcao.commerce.checkout import CheckoutExpired
 from zhongcao.commerce.models import PAID, PENDING_PAYMENT, Checkout, Order, OrderEvent, OrderLine, Payment
 from zhongcao.commerce.orders import Announce, OrderNotice, record_paid_notices, send_notices
 from zhongcao.config import is_production
-from zhongcao.db import adopt, atomic
+from zhongcao.db import adopt, atomic, expire_loaded
 from zhongcao.errors import DomainError, InvalidInput, NotFound
 from zhongcao.ledger import ledger
 
@@ -243,6 +243,4 @@ def _book(session: Session, checkout: Checkout, *, provider: str, provider_ref: 
 def _forget_orders(session: Session, order_ids: list[int]) -> None:
     # The UPDATE bypassed the ORM: a copy of an order this session already holds must reload.
     for order_id in order_ids:
-        loaded = session.identity_map.get(session.identity_key(Order, order_id))
-        if loaded is not None:
-            session.expire(loaded)
+        expire_loaded(session, Order, order_id)

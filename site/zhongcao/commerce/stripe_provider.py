@@ -312,7 +312,6 @@ def _refund(provider: StripeProvider | None, checkout: Checkout, payload: dict[s
 
 
 def _record_only(session: Session, event_id: str, event_type: str, now: datetime, *, outcome: str) -> str:
-    notices: list[OrderNotice] = []
     try:
         with atomic(session):
             session.add(WebhookEvent(provider=PROVIDER, event_id=event_id, event_type=event_type, received_at=now))
