@@ -188,3 +188,75 @@ def test_a_csrf_token_outside_the_personal_parts_is_never_shared(app, make_user)
 
     assert "zhongcao.page_shells" not in app.extensions or not app.extensions["zhongcao.page_shells"]._entries
     assert "X-CSRFToken" in response.get_data(as_text=True)  # the reader still gets a whole, working page
+
+
+# Shared personal parts: readers in the same state share one rendering of a part.
+
+from zhongcao.web import page_cache
+
+
+def _renderings(app, template_name: str) -> list[str]:
+    cache = app.extensions["zhongcao.part_renderings"]
+    return [html for (key, _scope), html in cache._entries.items() if key[0] == template_name]
+
+
+def test_readers_in_the_same_state_share_a_part_and_others_do_not(
+    client, app, session, make_user, make_product, make_article, sign_in_as
+):
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "partwriter")
+    fan = make_user(handle="partfan")
+    social_reactions.like_article(session, user_id=fan.id, article_id=article.id)
+
+    readers = [make_user(handle="partreader1"), make_user(handle="partreader2")]
+
+    for reader in readers:  # neither has liked: one rendering of the bar for both
+        sign_in_as(client, reader)
+        client.get(url)
+    assert len(_renderings(app, "social/partials/reaction_bar.html")) == 1
+    assert len(_renderings(app, "partials/account_nav.html")) == 2  # the menu shows each reader's handle
+
+    sign_in_as(client, fan)
+    fan_page = client.get(url).get_data(as_text=True)
+
+    assert len(_renderings(app, "social/partials/reaction_bar.html")) == 2
+    assert "♥ 已赞 Liked" in fan_page and "@partfan" in fan_page and "@partreader" not in fan_page
+
+
+def test_each_reader_gets_their_own_working_csrf_token_in_shared_parts(
+    client, app, session, make_user, make_product, make_article, sign_in_as
+):
+    app.config["WTF_CSRF_ENABLED"] = True
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "partwriter2")
+    first, second = make_user(handle="tokenreader1"), make_user(handle="tokenreader2")
+    sign_in_as(client, first)
+    client.get(url)
+    first_page = client.get(url).get_data(as_text=True)
+    other_browser = app.test_client()
+    sign_in_as(other_browser, second)
+    second_page = other_browser.get(url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', second_page).group(1)
+
+    liked = other_browser.post(f"/articles/{article.id}/like", data={"csrf_token": token, "next": url})
+
+    assert token not in first_page
+    assert page_cache._TOKEN_PLACEHOLDER not in first_page + second_page
+    assert liked.status_code == 303
+    assert social_reactions.reactions_for(session, article_id=article.id, viewer_id=second.id).liked
+
+
+def test_a_part_reading_an_undeclared_column_is_rendered_per_reader_not_shared(
+    client, app, monkeypatch, caplog, session, make_user, make_product, make_article, sign_in_as
+):
+    # As if the account menu's registration forgot that it shows the reader's handle.
+    monkeypatch.setitem(page_cache._RULES, "partials/account_nav.html", page_cache.PartRule(per_page=False))
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "partwriter3")
+    first, second = make_user(handle="undeclared1"), make_user(handle="undeclared2")
+    sign_in_as(client, first)
+    client.get(url)
+    sign_in_as(client, second)
+
+    page = client.get(url).get_data(as_text=True)
+
+    assert "@undeclared2" in page and "@undeclared1" not in page
+    assert not _renderings(app, "partials/account_nav.html")
+    assert "partials/account_nav.html reads current_user.is_creator" in caplog.text

@@ -14,7 +14,7 @@ from zhongcao.errors import DomainError
 from zhongcao.social import services as social
 from zhongcao.social.listings import Cursor
 from zhongcao.social.storefront import get_profile, load_storefront
-from zhongcao.web import messages
+from zhongcao.web import messages, page_cache
 from zhongcao.web.auth import current_user_id
 from zhongcao.web.security import safe_next
 
@@ -56,6 +56,15 @@ def follows_creator(creator) -> bool:
     """Whether the signed-in reader follows `creator`, for pages that include the follow button
     without passing `following` (the article page)."""
     return social.is_following(db_session(), follower_id=current_user_id(), creator_id=creator.id)
+
+
+def _follow_button_state(creator, **_context) -> dict[str, bool]:
+    reader_id = current_user_id()
+    return {"following": follows_creator(creator), "own_profile": reader_id is not None and reader_id == creator.id}
+
+
+# Readers who follow the creator (or not) alike share one rendering of the button.
+page_cache.register_part("creators/partials/follow_button.html", state=_follow_button_state)
 
 
 def _change_following(handle: str, *, follow: bool):

@@ -8,16 +8,25 @@ anonymous rendering as a *shell*: every personal part of it (the account menu, t
 follow / like / collect buttons) is written in the templates as `{{ personal("partial.html", ...) }}`,
 which the shell keeps as a marker and the context to render it with. Each signed-in request renders
 only those small partials for its reader and splices them in, instead of the whole 25 KB page.
+
+A part registered with `register_part` is not even rendered per reader: its HTML is kept for the
+reader state it depends on, and readers in the same state share it. The state is explicit: the
+`is_authenticated` flag, the current_user columns the part declares in `reads`, and what its `state`
+loader returns (e.g. liked / collected and the counts). The part is rendered against a stand-in user
+that has only those columns, so a template that starts reading more fails loudly instead of sharing
+one reader's HTML with another; CSRF tokens are a placeholder swapped for the reader's own token.
 """
 from __future__ import annotations
 
+import itertools
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, render_template, session as cookie_session
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from htmx_flask import request
 from markupsafe import Markup
 
@@ -26,8 +35,59 @@ from zhongcao.pagecache.services import PageCache, current_version
 
 T = TypeVar("T")
 
-# A marker no content can contain: it is random per process and never leaves it.
+# Markers no content can contain: random per process, and they never leave it.
 _PART_MARKER = f"<!--zc-personal-{secrets.token_hex(12)}-->"
+_TOKEN_PLACEHOLDER = f"zc-csrf-{secrets.token_hex(12)}"
+_shell_serials = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PartRule:
+    """How a personal part may be shared between readers in the same state (see register_part)."""
+
+    reads: tuple[str, ...] = ()
+    state: Callable[..., dict[str, Hashable]] | None = None
+    per_page: bool = True
+
+
+_RULES: dict[str, PartRule] = {}
+
+
+def register_part(
+    template_name: str,
+    *,
+    reads: tuple[str, ...] = (),
+    state: Callable[..., dict[str, Hashable]] | None = None,
+    per_page: bool = True,
+) -> None:
+    """Let readers in the same state share `template_name`'s rendering.
+
+    reads: the current_user attributes the part shows (besides is_authenticated); readers who differ in
+        any of them never share. state: called with the part's context, returns the rest of what it
+        depends on for this reader (hashable values), passed to the template too. per_page=False: the
+        part shows nothing of the page it is on (the account menu), so one rendering serves every page.
+    """
+    _RULES[template_name] = PartRule(reads=reads, state=state, per_page=per_page)
+
+
+class UndeclaredRead(RuntimeError):
+    """A shared part read a current_user attribute its register_part call did not declare."""
+
+
+class _ReaderView:
+    """The reader as a shared part sees them: signed in or not, and the declared columns only."""
+
+    def __init__(self, template_name: str, reader: Any, reads: tuple[str, ...]) -> None:
+        self._template_name = template_name
+        self.is_authenticated = bool(reader.is_authenticated)
+        self.is_anonymous = not self.is_authenticated
+        self.is_active = self.is_authenticated
+        for name in reads:
+            setattr(self, name, getattr(reader, name))
+        self.key = (self.is_authenticated, *(getattr(reader, name) for name in reads))
+
+    def __getattr__(self, name: str) -> Any:
+        raise UndeclaredRead(f"{self._template_name} reads current_user.{name}: add it to reads=")
 
 
 @dataclass(frozen=True)
@@ -36,18 +96,55 @@ class PageShell:
 
     segments: tuple[str, ...]
     parts: tuple[tuple[str, dict[str, Any]], ...]
+    # Tells the shell's part renderings apart from those of earlier shells of the same page.
+    serial: int = field(default_factory=lambda: next(_shell_serials))
 
     def fill(self) -> str:
         """The page for the current reader: the shell with each personal part rendered for them."""
         app = current_app._get_current_object()
+        reader = current_user._get_current_object()
         # What render_template would add to every part (context processors), worked out once per page.
         base: dict[str, Any] = {}
         app.update_template_context(base)
         pieces = [self.segments[0]]
-        for (template_name, context), segment in zip(self.parts, self.segments[1:]):
-            pieces.append(app.jinja_env.get_template(template_name).render({**base, **context}))
+        token = None
+        for index, ((template_name, context), segment) in enumerate(zip(self.parts, self.segments[1:])):
+            rule = _RULES.get(template_name)
+            if rule is None:
+                html = app.jinja_env.get_template(template_name).render({**base, **context})
+            else:
+                html = self._shared_part(index, template_name, rule, context, reader, base)
+                if _TOKEN_PLACEHOLDER in html:
+                    token = token or generate_csrf()
+                    html = html.replace(_TOKEN_PLACEHOLDER, token)
+            pieces.append(html)
             pieces.append(segment)
         return "".join(pieces)
+
+    def _shared_part(
+        self, index: int, template_name: str, rule: PartRule, context: dict[str, Any], reader: Any, base: dict[str, Any]
+    ) -> str:
+        state = rule.state(**context) if rule.state else {}
+        view = _ReaderView(template_name, reader, rule.reads)
+        key = (template_name, view.key, tuple(sorted(state.items())))
+        scope = (self.serial, index) if rule.per_page else 0
+        parts = _part_renderings()
+        html = parts.get(key, scope)
+        if html is None:
+            template = current_app.jinja_env.get_template(template_name)
+            shared = {**base, **context, **state, "current_user": view, "csrf_token": _token_placeholder}
+            try:
+                html = template.render(shared)
+            except UndeclaredRead:
+                # A template bug, not the reader's: render it for this reader alone and say so.
+                current_app.logger.exception("personal part %s is not shareable; rendering it per reader", template_name)
+                return current_app.jinja_env.get_template(template_name).render({**base, **context, **state})
+            parts.put(key, scope, html)
+        return html
+
+
+def _token_placeholder() -> str:
+    return _TOKEN_PLACEHOLDER
 
 
 def personal(template_name: str, **context: Any) -> Markup:
@@ -65,7 +162,13 @@ def personal(template_name: str, **context: Any) -> Markup:
 
 def install(app: Flask) -> None:
     app.jinja_env.globals["personal"] = personal
+    # The account menu and the htmx CSRF header show nothing of the page they are on.
+    register_part("partials/account_nav.html", reads=("handle", "is_creator", "is_merchant", "is_admin"), per_page=False)
+    register_part("partials/csrf_header.html", per_page=False)
 
+
+def _part_renderings() -> PageCache:
+    return current_app.extensions.setdefault("zhongcao.part_renderings", PageCache(max_entries=4096))
 
 
 def _shells() -> PageCache:

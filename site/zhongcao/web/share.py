@@ -17,12 +17,15 @@ from zhongcao.attribution.qr import qr_svg
 from zhongcao.attribution.visitors import visitor_hash
 from zhongcao.clock import utcnow
 from zhongcao.social.trending import trending_articles
+from zhongcao.web import page_cache
 from zhongcao.web.auth import current_user_id
 from zhongcao.web.client import client_address
 from zhongcao.web.security import is_local_path
 from zhongcao.web.seo import absolute_url
 
 bp = Blueprint("share", __name__)
+# The button differs only between signed-in and signed-out readers.
+page_cache.register_part("share/partials/share_button.html")
 
 TRENDING_LIMIT = 8
 

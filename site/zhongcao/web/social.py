@@ -13,7 +13,7 @@ from zhongcao import db_session
 from zhongcao.articles.models import Article
 from zhongcao.errors import DomainError
 from zhongcao.social import comments, notifications, reactions
-from zhongcao.web import messages
+from zhongcao.web import messages, page_cache
 from zhongcao.web.auth import current_user_id, role_required
 from zhongcao.web.security import safe_next
 
@@ -55,6 +55,12 @@ class CommentActionForm(FlaskForm):
 def article_reactions(article: Article) -> reactions.Reactions:
     """Counts and the signed-in reader's state for the article page's like and collect buttons."""
     return reactions.reactions_for(db_session(), article_id=article.id, viewer_id=current_user_id())
+
+
+# Readers who have liked and collected alike (and see the same counts) share one rendering of the bar.
+page_cache.register_part(
+    "social/partials/reaction_bar.html", state=lambda article: {"reactions": article_reactions(article)}
+)
 
 
 @bp.app_template_global("article_comments")
