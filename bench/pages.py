@@ -2,7 +2,10 @@
 
 Measures, with wrk on 127.0.0.1 in one run: a hello-world ceiling route, the article page's HTML
 as pre-built bytes (the framework ceiling for that page), and the real article page with 12
-product blocks for an anonymous and for a signed-in reader. Prints requests/s, p50, p99 and ratios.
+product blocks for an anonymous and for a signed-in reader. Prints requests/s, p50, p99 and ratios,
+and the server CPU each request cost (gunicorn's processes, user + system time over the run): wrk
+shares the machine's cores, and the machines here differ in speed from day to day, so CPU per request
+is the figure that compares across runs.
 """
 from __future__ import annotations
 
@@ -121,14 +124,31 @@ def check_signed_in_page(url: str, cookie: str) -> None:
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, cookie: str | None = None) -> dict[str, float]:
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system CPU of gunicorn's master and workers so far (Linux /proc)."""
+    pids = [server.pid] + [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def run_wrk(url: str, server: subprocess.Popen, cookie: str | None = None) -> dict[str, float]:
     headers = ["-H", f"User-Agent: {USER_AGENT}"] + (["-H", f"Cookie: {cookie}"] if cookie else [])
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", *headers, url]
     warm_up = ["wrk", "-t2", f"-c{CONNECTIONS}", "-d2s", *headers, url]
     subprocess.run(warm_up, capture_output=True, check=True)
+    cpu_before = server_cpu_seconds(server)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = server_cpu_seconds(server) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     percentiles = {
         int(match.group(1)): float(match.group(2)) * UNITS[match.group(3)]
@@ -138,6 +158,7 @@ def run_wrk(url: str, cookie: str | None = None) -> dict[str, float]:
     socket_errors = re.search(r"Socket errors: (.*)", output)
     return {
         "rps": rate,
+        "cpu_ms": cpu * 1000 / max(requests, 1),
         "p50": percentiles.get(50, float("nan")),
         "p99": percentiles.get(99, float("nan")),
         "non2xx": int(errors.group(1)) if errors else 0,
@@ -162,10 +183,10 @@ def main() -> None:
         cookie = signed_in_cookie(base)
         check_signed_in_page(article_url, cookie)
         results = {
-            "hello world (ceiling)": run_wrk(f"{base}/_bench/hello"),
-            "article, pre-built bytes": run_wrk(f"{base}/_bench/prebuilt"),
-            "article, anonymous": run_wrk(article_url),
-            "article, signed in": run_wrk(article_url, cookie),
+            "hello world (ceiling)": run_wrk(f"{base}/_bench/hello", server),
+            "article, pre-built bytes": run_wrk(f"{base}/_bench/prebuilt", server),
+            "article, anonymous": run_wrk(article_url, server),
+            "article, signed in": run_wrk(article_url, server, cookie),
         }
     finally:
         stop_server(server)
@@ -174,10 +195,13 @@ def main() -> None:
 
 def report(results: dict[str, dict], page_bytes: int) -> None:
     print(f"\nbench-pages: gunicorn 2 sync workers, wrk -t2 -c{CONNECTIONS} -d{DURATION}, article page {page_bytes} bytes, 12 product blocks")
-    print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'errors':>7}")
     for name, figures in results.items():
         errors = figures["non2xx"]
-        print(f"{name:28} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f} {errors:7d} {figures['socket_errors']}")
+        print(
+            f"{name:28} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f} {figures['cpu_ms']:11.3f}"
+            f" {errors:7d} {figures['socket_errors']}"
+        )
     hello = results["hello world (ceiling)"]["rps"]
     prebuilt = results["article, pre-built bytes"]["rps"]
     anonymous = results["article, anonymous"]
