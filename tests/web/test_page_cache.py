@@ -4,20 +4,29 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from zhongcao.db import atomic
+from zhongcao.pagecache.services import _VERSION_SQL, latest_version as read_latest_version
+from zhongcao.web import page_cache
 
 
 def count_queries(engine, action) -> list[str]:
+    """Every statement `action` sends: through SQLAlchemy, and the version read on a bare DB-API connection."""
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
         if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN is not a query
             statements.append(statement)
 
+    def latest_version(engine):  # one query, on a DB-API connection that SQLAlchemy's events do not see
+        statements.append(_VERSION_SQL)
+        return read_latest_version(engine)
+
     event.listen(engine, "before_cursor_execute", record)
+    page_cache.latest_version = latest_version
     try:
         action()
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        page_cache.latest_version = read_latest_version
     return statements
 
 
@@ -191,9 +200,6 @@ def test_a_csrf_token_outside_the_personal_parts_is_never_shared(app, make_user)
 
 
 # Shared personal parts: readers in the same state share one rendering of a part.
-
-from zhongcao.web import page_cache
-
 
 def _renderings(app, template_name: str) -> list[str]:
     cache = app.extensions["zhongcao.part_renderings"]

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Engine, event, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -39,11 +39,37 @@ PUBLIC_TABLES = frozenset(
 )
 
 
+_VERSION_SQL = "SELECT value FROM content_version WHERE id = 1"
+
+
 def current_version(session: Session) -> int:
-    """The content version, creating its row on first use."""
+    """The content version as `session`'s transaction sees it (0 before the first change)."""
     # Plain SQL: this runs on every cached page view, where the ORM's statement building is the main cost.
-    value = session.connection().exec_driver_sql("SELECT value FROM content_version WHERE id = 1").scalar()
+    value = session.connection().exec_driver_sql(_VERSION_SQL).scalar()
     return int(value) if value is not None else 0
+
+
+def latest_version(engine: Engine) -> int:
+    """The committed content version, read on a pooled connection without opening a session.
+
+    For a request whose only database read is this one (an anonymous reader's cached page): a session
+    costs more to open, begin and close than the query itself. Read it before the data a page is
+    built from, never after: a page is then at worst stored under an older version than its data,
+    which only means one more rendering.
+    """
+    # The DB-API connection itself: a SQLAlchemy Connection's begin / rollback cost 8x the query here
+    # (118 µs against 15 µs on SQLite).
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_VERSION_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool, which rolls the read back
+    return int(row[0]) if row is not None else 0
 
 
 def _touches_public_content(session: OrmSession) -> bool:

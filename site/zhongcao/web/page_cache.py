@@ -30,8 +30,7 @@ from flask_wtf.csrf import generate_csrf
 from htmx_flask import request
 from markupsafe import Markup
 
-from zhongcao import db_session
-from zhongcao.pagecache.services import PageCache, current_version
+from zhongcao.pagecache.services import PageCache, current_version, latest_version
 
 T = TypeVar("T")
 
@@ -184,12 +183,20 @@ def _page_data() -> PageCache:
     return current_app.extensions.setdefault("zhongcao.page_data_cache", PageCache(max_entries=1024))
 
 
+def _version() -> int:
+    """The content version: within the request's transaction when it has one, else the latest committed."""
+    session = g.get("_db_session")
+    if session is not None:
+        return current_version(session)
+    return latest_version(current_app.extensions["zhongcao.engine"])
+
+
 def cached_data(key: object, load: Callable[[], T]) -> T:
     """What load() returns, kept per process until the content version moves (for every reader).
 
     Only for data that is the same for every viewer, such as an article with its product cards filled.
     """
-    version = current_version(db_session())
+    version = _version()
     data = _page_data().get(key, version)
     if data is None:
         data = load()
@@ -214,7 +221,7 @@ def cached_page(render: Callable[[], str], *, personal_parts: bool = False) -> R
     if current_user.is_authenticated:
         shell = _shell(render) if personal_parts else None
         return Response(shell.fill() if shell else render(), mimetype="text/html")
-    version = current_version(db_session())
+    version = _version()
     pages = _pages()
     body = pages.get(request.full_path, version)
     if body is None:
@@ -226,7 +233,7 @@ def cached_page(render: Callable[[], str], *, personal_parts: bool = False) -> R
 
 
 def _shell(render: Callable[[], str]) -> PageShell | None:
-    version = current_version(db_session())
+    version = _version()
     shells = _shells()
     shell = shells.get(request.full_path, version)
     if shell is None:
