@@ -53,3 +53,12 @@ def test_gunicorn_workers_load_the_segmenter_and_freeze_the_app_out_of_garbage_c
         assert analysis._jieba is not None  # loaded at boot, not in the first search
     finally:
         gc.unfreeze()
+
+
+def test_gunicorn_workers_keep_their_heartbeat_file_in_memory():
+    import runpy
+    from pathlib import Path
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+
+    assert settings["worker_tmp_dir"] == "/dev/shm"  # every Linux machine we run on has it
