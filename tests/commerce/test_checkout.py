@@ -85,6 +85,39 @@ def test_the_same_idempotency_key_twice_gives_one_checkout(session, make_cart, m
     assert _stock(session, product) == 3
 
 
+def test_a_retry_after_the_order_emptied_the_cart_gives_the_first_checkout(session, make_cart, make_product, buyer, place):
+    product = make_product(stock=5)
+    cart = make_cart(buyer=buyer, lines=[(product, 2)])
+    first = place(cart, key="retried")
+
+    again = place(cart, key="retried")  # the cart is empty now: the key still wins
+
+    assert again.id == first.id
+    assert (_count(session, Checkout), _stock(session, product)) == (1, 3)
+
+
+def test_the_buyers_own_cart_is_ordered_when_no_cart_is_named(session, make_cart, make_product, make_address, buyer):
+    product = make_product(stock=5)
+    make_cart(buyer=buyer, lines=[(product, 2)])
+
+    placed = checkout.place_order(session, buyer_id=buyer.id, address_id=make_address(buyer).id, idempotency_key="own")
+
+    assert placed.total_fen == 2 * product.price_fen
+    assert _stock(session, product) == 3
+    with pytest.raises(checkout.EmptyCart):
+        checkout.place_order(session, buyer_id=buyer.id, address_id=make_address(buyer).id, idempotency_key="own-2")
+
+
+@pytest.mark.parametrize(("stock", "quantity", "left"), [(5, 2, 3), (2, 2, 0)])
+def test_an_order_takes_exactly_its_units_whether_or_not_it_sells_out(session, make_cart, make_product, buyer, place,
+                                                                      stock, quantity, left):
+    product = make_product(stock=stock)
+
+    place(make_cart(buyer=buyer, lines=[(product, quantity)]))
+
+    assert _stock(session, product) == left
+
+
 def test_another_buyers_key_is_refused(session, make_cart, make_product, make_user, buyer, place):
     product = make_product()
     place(make_cart(buyer=buyer, lines=[(product, 1)]), key="shared-key")

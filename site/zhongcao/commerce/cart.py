@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -48,7 +49,7 @@ class NotEnoughStock(DomainError):
         self.available = available
 
 
-def check_stock(product: Product | None, quantity: int) -> Product:
+def check_stock(product: Product | ViewedProduct | None, quantity: int) -> Product | ViewedProduct:
     """The product, if `quantity` of it can be bought now. Raises ProductUnavailable, OutOfStock, NotEnoughStock."""
     if product is None or product.status != PRODUCT_ACTIVE:
         raise ProductUnavailable()
@@ -72,27 +73,66 @@ def new_cart_token() -> str:
 
 # The statements every add, review and checkout runs, built once: building an ORM select costs about
 # as much as running it on SQLite (SQLAlchemy caches the compiled SQL, not the construction).
-_CART_OF_OWNER = select(Cart).where(Cart.owner_id == bindparam("owner_id")).order_by(Cart.id).limit(1)
+_CARTS = Cart.__table__
+_CART_OF_OWNER = select(Cart).where(Cart.owner_id == bindparam("owner_id"))  # one at most: uq_cart_owner_id
 _CART_OF_TOKEN = select(Cart).where(Cart.token == bindparam("token"), Cart.owner_id.is_(None)).limit(1)
-_LINE_OF_PRODUCT = select(CartLine).where(
-    CartLine.cart_id == bindparam("cart_id"), CartLine.product_id == bindparam("product_id")
+_LINE_OF_PRODUCT = (
+    select(CartLine)
+    .where(CartLine.cart_id == bindparam("cart_id"), CartLine.product_id == bindparam("product_id"))
+    .execution_options(populate_existing=True)
 )
-# Read inside the write transaction whatever copy the session holds: the stock check must see what
-# other buyers committed.
-_FRESH_PRODUCT = select(Product).where(Product.id == bindparam("product_id")).execution_options(populate_existing=True)
+_LINES_OF_CART = select(CartLine).where(CartLine.cart_id == bindparam("cart_id")).execution_options(populate_existing=True)
+# Every change to a cart starts by stamping the cart's time: on PostgreSQL that locks the cart's row
+# until the change commits, so two changes to one cart (two tabs, a double click) read its lines one
+# after the other and neither loses the other's quantity. (SQLite's writers queue anyway.)
+_TOUCH = _CARTS.update().values(updated_at=bindparam("now")).returning(_CARTS.c.id, _CARTS.c.owner_id)
+_TOUCH_CART = _TOUCH.where(_CARTS.c.id == bindparam("cart_id"))
+_TOUCH_OWN_CART = _TOUCH.where(_CARTS.c.owner_id == bindparam("cart_owner_id"))
+_INSERT_CART = _CARTS.insert().returning(_CARTS.c.id)
+# An anonymous cart is claimed before it is merged: of two sign-ins carrying it at once, one merges it.
+_ADOPT_ANONYMOUS = (
+    _CARTS.update()
+    .where(_CARTS.c.id == bindparam("cart_id"), _CARTS.c.token == bindparam("anonymous_token"), _CARTS.c.owner_id.is_(None))
+    .values(owner_id=bindparam("new_owner_id"), token=None, updated_at=bindparam("now"))
+)
+_CLAIM_ANONYMOUS = (
+    _CARTS.update()
+    .where(_CARTS.c.id == bindparam("cart_id"), _CARTS.c.token == bindparam("anonymous_token"), _CARTS.c.owner_id.is_(None))
+    .values(token=None)
+)
+# The product and the cart's line of it, in one read inside the write transaction (whatever copy the
+# session holds: the stock check must see what other buyers committed).
+_PRODUCT_AND_LINE = (
+    select(Product, CartLine)
+    .outerjoin(CartLine, (CartLine.product_id == Product.id) & (CartLine.cart_id == bindparam("cart_id")))
+    .where(Product.id == bindparam("product_id"))
+    .execution_options(populate_existing=True)
+)
 _LINE_VALUES = ("quantity", "beneficiary_id", "attribution_source", "attribution_ref", "added_at")
 _INSERT_LINE = CartLine.__table__.insert().returning(CartLine.__table__.c.id)
 _UPDATE_LINE = (
     CartLine.__table__.update().where(CartLine.__table__.c.id == bindparam("line_id"))
     .values({name: bindparam(f"new_{name}") for name in _LINE_VALUES})
 )
-_TOUCH_CART = Cart.__table__.update().where(Cart.__table__.c.id == bindparam("cart_id")).values(updated_at=bindparam("now"))
-_VIEW_ROWS = (
-    select(CartLine, Product, Shop)
-    .join(Product, Product.id == CartLine.product_id)
-    .join(Shop, Shop.id == Product.shop_id)
-    .where(CartLine.cart_id == bindparam("cart_id"))
-    .order_by(Shop.name, Shop.id, CartLine.added_at, CartLine.id)
+# The cart page and the checkout page read the lines with their products and shops as plain rows:
+# loading three ORM objects per line (and the products' descriptions) cost more than the query.
+_CART_LINES, _PRODUCTS, _SHOPS = CartLine.__table__, Product.__table__, Shop.__table__
+_VIEW = (
+    select(
+        _CART_LINES.c.cart_id, _CART_LINES.c.id, _CART_LINES.c.quantity, _CART_LINES.c.product_id,
+        _PRODUCTS.c.title, _PRODUCTS.c.slug, _PRODUCTS.c.price_fen, _PRODUCTS.c.stock, _PRODUCTS.c.status,
+        _PRODUCTS.c.shop_id, _SHOPS.c.name.label("shop_name"),
+    )
+    .join(_PRODUCTS, _PRODUCTS.c.id == _CART_LINES.c.product_id)
+    .join(_SHOPS, _SHOPS.c.id == _PRODUCTS.c.shop_id)
+    .order_by(_SHOPS.c.name, _SHOPS.c.id, _CART_LINES.c.added_at, _CART_LINES.c.id)
+)
+_VIEW_OF_CART = _VIEW.where(_CART_LINES.c.cart_id == bindparam("cart_id"))
+_VIEW_OF_OWNER = _VIEW.join(_CARTS, _CARTS.c.id == _CART_LINES.c.cart_id).where(_CARTS.c.owner_id == bindparam("owner_id"))
+_COUNT_OF_CART = select(func.coalesce(func.sum(_CART_LINES.c.quantity), 0)).where(_CART_LINES.c.cart_id == bindparam("cart_id"))
+_COUNT_OF_OWNER = (
+    select(func.coalesce(func.sum(_CART_LINES.c.quantity), 0))
+    .join(_CARTS, _CARTS.c.id == _CART_LINES.c.cart_id).where(_CARTS.c.owner_id == bindparam("owner_id"))
 )
 
 
@@ -134,6 +174,7 @@ def add_to_cart(
 
     `source`/`ref` say where the button was (article block, storefront; None for the product page) and
     `share_click` is the reader's last share click from the cookie; see attribution.decide_credit.
+    The line returned carries the product as read for the stock check (`line.product`).
     Raises InvalidInput (quantity), NotFound (cart), ProductUnavailable, OutOfStock, NotEnoughStock.
     """
     now = now or utcnow()
@@ -141,22 +182,25 @@ def add_to_cart(
     if (cart_id is None) == (owner_id is None):
         raise InvalidInput("add_to_cart needs one of a cart id and an owner")
     with atomic(session):
-        cart = _get_cart(session, cart_id) if cart_id is not None else _find_or_create(session, owner_id=owner_id)
-        product = session.exec(_FRESH_PRODUCT, params={"product_id": product_id}).first()
-        line = _find_line(session, cart.id, product_id)
+        if cart_id is not None:
+            cart_id, cart_owner_id = _touch(session, cart_id, now)
+        else:
+            cart_id, cart_owner_id = _touch_own_cart(session, owner_id, now)
+        row = session.execute(_PRODUCT_AND_LINE, {"product_id": product_id, "cart_id": cart_id}).first()
+        product, line = row if row is not None else (None, None)
         total = quantity + (line.quantity if line else 0)
         check_stock(product, total)
         if total > MAX_LINE_QUANTITY:
             raise InvalidInput(field="quantity", code="quantity_too_large")
         credit = attribution.decide_credit(
-            session, product=product, source=source, ref=ref, share_click=share_click, buyer_id=buyer_id or cart.owner_id
+            session, product=product, source=source, ref=ref, share_click=share_click, buyer_id=buyer_id or cart_owner_id
         )
         values = {"quantity": total}
         if credit is not None:  # last click wins; an add that carries no attribution keeps the earlier one
             values.update(beneficiary_id=credit.beneficiary_id, attribution_source=credit.source,
                           attribution_ref=credit.ref, added_at=now)
-        line = _write_line(session, line, cart_id=cart.id, product_id=product.id, now=now, **values)
-        _touch(session, cart.id, now)
+        line = _write_line(session, line, cart_id=cart_id, product_id=product.id, now=now, **values)
+        set_committed_value(line, "product", product)
     return line
 
 
@@ -170,19 +214,19 @@ def set_quantity(session: Session, *, cart_id: int, line_id: int, quantity: int,
         return None
     _check_quantity(quantity)
     with atomic(session):
+        _touch(session, cart_id, now or utcnow())
         line = _get_line(session, cart_id, line_id)
         check_stock(session.get(Product, line.product_id), quantity)
         line.quantity = quantity
         session.add(line)
-        _touch(session, cart_id, now)
     return line
 
 
 def remove_line(session: Session, *, cart_id: int, line_id: int, now: datetime | None = None) -> None:
     """Remove a line from the cart. Raises NotFound when it is not this cart's line."""
     with atomic(session):
+        _touch(session, cart_id, now or utcnow())
         session.delete(_get_line(session, cart_id, line_id))
-        _touch(session, cart_id, now)
 
 
 def merge_carts(session: Session, *, token: str | None, owner_id: int, now: datetime | None = None) -> Cart | None:
@@ -191,27 +235,44 @@ def merge_carts(session: Session, *, token: str | None, owner_id: int, now: date
     Quantities of the same product are summed and capped at the stock (never below 1, so a sold-out
     line stays visible, marked, instead of vanishing). The attribution of the newer line wins when it
     has one. Lines crediting the buyer themselves are stripped now that the buyer is known.
+    Safe against the buyer's other requests at the same moment: a first add in another tab, or
+    another tab signing in with the same anonymous cart (which then finds it merged already).
     """
     now = now or utcnow()
+    if not token:
+        return None
     with atomic(session):
-        anonymous = find_cart(session, token=token) if token else None
+        anonymous = find_cart(session, token=token)
         if anonymous is None:
             return None
-        lines = session.exec(select(CartLine).where(CartLine.cart_id == anonymous.id)).all()
         target = find_cart(session, owner_id=owner_id)
         if target is None:
             # Nothing in the account yet: the anonymous cart becomes the account's cart.
-            anonymous.owner_id, anonymous.token, anonymous.updated_at = owner_id, None, now
-            session.add(anonymous)
-            for line in lines:
-                _strip_if_ineligible(session, line, owner_id)
-            return anonymous
-        for line in lines:
+            try:
+                with session.begin_nested():
+                    adopted = session.connection().execute(_ADOPT_ANONYMOUS, {
+                        "cart_id": anonymous.id, "anonymous_token": token, "new_owner_id": owner_id, "now": now,
+                    }).rowcount
+            except IntegrityError:
+                adopted = 0  # the account got a cart meanwhile (uq_cart_owner_id): merge into it below
+            else:
+                if adopted != 1:
+                    return find_cart(session, owner_id=owner_id)  # another tab signing in took it first
+                for name, value in (("owner_id", owner_id), ("token", None), ("updated_at", now)):
+                    set_committed_value(anonymous, name, value)
+                for line in session.exec(_LINES_OF_CART, params={"cart_id": anonymous.id}).all():
+                    _strip_if_ineligible(session, line, owner_id)
+                return anonymous
+            target = find_cart(session, owner_id=owner_id)
+            if target is None:
+                raise NotFound()
+        if session.connection().execute(_CLAIM_ANONYMOUS, {"cart_id": anonymous.id, "anonymous_token": token}).rowcount != 1:
+            return target  # another tab signing in merged it first
+        _touch(session, target.id, now)
+        for line in session.exec(_LINES_OF_CART, params={"cart_id": anonymous.id}).all():
             _merge_line(session, line, into=target, owner_id=owner_id)
         session.flush()
         session.delete(anonymous)
-        target.updated_at = now
-        session.add(target)
     return target
 
 
@@ -247,10 +308,35 @@ def _strip_if_ineligible(session: Session, line: CartLine, buyer_id: int) -> Non
     session.add(line)
 
 
+# What the cart and checkout pages show of a line, its product and its shop: read-only copies of the
+# columns they need, made from one plain query (_VIEW).
+
+@dataclass(frozen=True)
+class ViewedLine:
+    id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ViewedProduct:
+    id: int
+    title: str
+    slug: str
+    price_fen: int
+    stock: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ViewedShop:
+    id: int
+    name: str
+
+
 @dataclass(frozen=True)
 class LineView:
-    line: CartLine
-    product: Product
+    line: ViewedLine
+    product: ViewedProduct
     image_url: str | None
     problem: str | None  # None, or an error code: product_unavailable / out_of_stock / only_n_left
 
@@ -265,7 +351,7 @@ class LineView:
 
 @dataclass
 class ShopGroup:
-    shop: Shop
+    shop: ViewedShop
     lines: list[LineView] = field(default_factory=list)
 
     @property
@@ -277,7 +363,7 @@ class ShopGroup:
 class CartView:
     """A cart as the cart and checkout pages show it: lines by shop at current prices, and their problems."""
 
-    cart: Cart | None
+    cart_id: int | None
     groups: list[ShopGroup] = field(default_factory=list)
 
     @property
@@ -304,33 +390,37 @@ class CartView:
 def get_cart_view(session: Session, *, cart_id: int | None = None, owner_id: int | None = None,
                   with_images: bool = True) -> CartView:
     """Cart `cart_id` (or the cart of account `owner_id`): its lines grouped by shop, with current prices
-    and stock problems, in two queries, plus one for the products' images unless `with_images` is False
+    and stock problems, in one query, plus one for the products' images unless `with_images` is False
     (the checkout page shows none)."""
+    connection = session.connection()
     if cart_id is not None:
-        cart = session.get(Cart, cart_id)
+        rows = connection.execute(_VIEW_OF_CART, {"cart_id": cart_id}).all()
     elif owner_id is not None:
-        cart = find_cart(session, owner_id=owner_id)
+        rows = connection.execute(_VIEW_OF_OWNER, {"owner_id": owner_id}).all()
     else:
-        cart = None
-    if cart is None:
-        return CartView(cart=None)
-    rows = session.exec(_VIEW_ROWS, params={"cart_id": cart.id}).all()
-    images = cover_image_urls(session, [product.id for _line, product, _shop in rows]) if with_images else {}
+        return CartView(cart_id=None)
+    images = cover_image_urls(session, [row.product_id for row in rows]) if with_images and rows else {}
     groups: dict[int, ShopGroup] = {}
-    for line, product, shop in rows:
-        group = groups.setdefault(shop.id, ShopGroup(shop))
-        group.lines.append(LineView(line, product, images.get(product.id), _problem(product, line.quantity)))
-    return CartView(cart=cart, groups=list(groups.values()))
+    for row in rows:
+        group = groups.get(row.shop_id)
+        if group is None:
+            group = groups[row.shop_id] = ShopGroup(ViewedShop(row.shop_id, row.shop_name))
+        product = ViewedProduct(row.product_id, row.title, row.slug, row.price_fen, row.stock, row.status)
+        group.lines.append(LineView(ViewedLine(row.id, row.quantity), product, images.get(product.id),
+                                    _problem(product, row.quantity)))
+    return CartView(cart_id=rows[0].cart_id if rows else cart_id, groups=list(groups.values()))
 
 
-def count_items(session: Session, *, cart_id: int | None) -> int:
-    """How many items (sum of quantities) the cart holds: the header's count."""
-    if cart_id is None:
-        return 0
-    return session.exec(select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.cart_id == cart_id)).one()
+def count_items(session: Session, *, cart_id: int | None = None, owner_id: int | None = None) -> int:
+    """How many items (sum of quantities) cart `cart_id` (or the cart of account `owner_id`) holds: the header's count."""
+    if cart_id is not None:
+        return session.connection().execute(_COUNT_OF_CART, {"cart_id": cart_id}).scalar_one()
+    if owner_id is not None:
+        return session.connection().execute(_COUNT_OF_OWNER, {"owner_id": owner_id}).scalar_one()
+    return 0
 
 
-def _problem(product: Product, quantity: int) -> str | None:
+def _problem(product: ViewedProduct, quantity: int) -> str | None:
     try:
         check_stock(product, quantity)
     except DomainError as error:
@@ -338,20 +428,65 @@ def _problem(product: Product, quantity: int) -> str | None:
     return None
 
 
-def _get_cart(session: Session, cart_id: int) -> Cart:
-    cart = session.get(Cart, cart_id)
-    if cart is None:
-        raise NotFound()
-    return cart
-
-
 def _find_or_create(session: Session, *, owner_id: int | None = None, token: str | None = None) -> Cart:
     cart = find_cart(session, owner_id=owner_id, token=token)
-    if cart is None:
-        cart = Cart(owner_id=owner_id, token=None if owner_id is not None else token)
-        session.add(cart)
-        session.flush()
-    return cart
+    if cart is not None:
+        return cart
+    values = dict(owner_id=owner_id, token=None if owner_id is not None else token, created_at=utcnow())
+    values["updated_at"] = values["created_at"]
+    cart_id = _insert_cart(session, **values)
+    if cart_id is None:
+        cart = find_cart(session, owner_id=owner_id, token=token)
+        if cart is None:
+            raise NotFound()
+        return cart
+    return adopt(session, Cart(id=cart_id, **values))
+
+
+def _insert_cart(session: Session, *, owner_id: int | None, token: str | None, created_at: datetime,
+                 updated_at: datetime) -> int | None:
+    """A new cart's id, or None when another request made this buyer's cart first.
+
+    On PostgreSQL two first adds of one buyer can both find no cart; the unique index on the owner
+    (or the token) makes the later INSERT wait for the earlier transaction and then fail. The failure
+    is contained in a savepoint so the caller can read the winner's cart and carry on.
+    """
+    try:
+        with session.begin_nested():
+            return session.connection().execute(
+                _INSERT_CART, {"owner_id": owner_id, "token": token, "created_at": created_at, "updated_at": updated_at}
+            ).scalar_one()
+    except IntegrityError:
+        return None
+
+
+def _touch_own_cart(session: Session, owner_id: int, now: datetime) -> tuple[int, int]:
+    """The id of the account's cart (created when missing), stamped and, on PostgreSQL, locked."""
+    row = session.connection().execute(_TOUCH_OWN_CART, {"cart_owner_id": owner_id, "now": now}).first()
+    if row is None:
+        cart_id = _insert_cart(session, owner_id=owner_id, token=None, created_at=now, updated_at=now)
+        if cart_id is not None:
+            return cart_id, owner_id
+        row = session.connection().execute(_TOUCH_OWN_CART, {"cart_owner_id": owner_id, "now": now}).first()
+        if row is None:
+            raise NotFound()
+    _stamp_loaded(session, row.id, now)
+    return row.id, row.owner_id
+
+
+def _touch(session: Session, cart_id: int, now: datetime) -> tuple[int, int | None]:
+    """Stamp the cart's time, locking its row on PostgreSQL until the change commits. Raises NotFound."""
+    row = session.connection().execute(_TOUCH_CART, {"cart_id": cart_id, "now": now}).first()
+    if row is None:
+        raise NotFound()
+    _stamp_loaded(session, cart_id, now)
+    return row.id, row.owner_id
+
+
+def _stamp_loaded(session: Session, cart_id: int, now: datetime) -> None:
+    loaded = session.identity_map.get(session.identity_key(Cart, cart_id))
+    if loaded is not None:
+        set_committed_value(loaded, "updated_at", now)
 
 
 def _find_line(session: Session, cart_id: int, product_id: int) -> CartLine | None:
@@ -363,14 +498,6 @@ def _get_line(session: Session, cart_id: int, line_id: int) -> CartLine:
     if line is None or line.cart_id != cart_id:
         raise NotFound()
     return line
-
-
-def _touch(session: Session, cart_id: int, now: datetime | None) -> None:
-    now = now or utcnow()
-    session.connection().execute(_TOUCH_CART, {"cart_id": cart_id, "now": now})
-    loaded = session.identity_map.get(session.identity_key(Cart, cart_id))
-    if loaded is not None:
-        set_committed_value(loaded, "updated_at", now)
 
 
 def _write_line(session: Session, line: CartLine | None, *, cart_id: int, product_id: int, now: datetime,

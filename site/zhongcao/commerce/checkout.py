@@ -7,7 +7,8 @@ Either way stock is taken with
 
     UPDATE product SET stock = stock - :q WHERE id = :id AND stock >= :q
 
-and a line whose UPDATE touches no row aborts the whole checkout, so stock never goes below zero
+(first tried as `stock > :q`, the usual sale that leaves some: see _TAKE_STOCK_LEAVING_SOME), and a
+line whose UPDATE touches no row aborts the whole checkout, so stock never goes below zero
 (and the CHECK constraint on product.stock backs that up). `with_for_update()` is not used: on
 SQLite it silently does nothing.
 
@@ -19,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from zhongcao.catalog.models import PRODUCT_ACTIVE, Product, Shop
 from zhongcao.clock import utcnow
 from zhongcao.commerce import attribution
-from zhongcao.commerce.addresses import get_address
 from zhongcao.commerce.cart import NotEnoughStock, OutOfStock, ProductUnavailable
 from zhongcao.commerce.models import (
     CANCELLED,
@@ -55,32 +56,50 @@ class CheckoutExpired(DomainError):
     code = "checkout_expired"
 
 
-# Built once (see cart.py): placing an order runs each of these.
+# Built once (see cart.py): placing an order runs each of these, as plain statements: the rows are
+# read once and written once, and ORM objects for them would cost several times the statements.
+_CARTS, _CART_LINES, _PRODUCTS, _SHOPS = Cart.__table__, CartLine.__table__, Product.__table__, Shop.__table__
 _CHECKOUT_OF_KEY = select(Checkout).where(Checkout.idempotency_key == bindparam("key")).limit(1)
-_CART = select(Cart).where(Cart.id == bindparam("cart_id"))
-# The cart's lines with their products and shops. Product order (by id) is the lock order on
+# The cart is stamped first: on PostgreSQL that locks it, so an add in another tab waits for the order
+# instead of raising the quantity of a line the order is about to take away.
+_TOUCH = _CARTS.update().values(updated_at=bindparam("now")).returning(_CARTS.c.id)
+_TOUCH_CART = _TOUCH.where(_CARTS.c.id == bindparam("chosen_cart_id"), _CARTS.c.owner_id == bindparam("buyer_id"))
+_TOUCH_OWN_CART = _TOUCH.where(_CARTS.c.owner_id == bindparam("buyer_id"))
+_ADDRESSES = Address.__table__
+_OWN_ADDRESS = (_ADDRESSES.c.id == bindparam("address_id")) & (_ADDRESSES.c.user_id == bindparam("buyer_id"))
+_ADDRESS_ID = select(_ADDRESSES.c.id).where(_OWN_ADDRESS)
+_ADDRESS_COLUMNS = ("recipient", "mobile", "province", "city", "district", "detail")
+# The cart's lines with their products and shops as committed, each with the buyer's chosen address
+# (none at all when the address is not theirs). Product order (by id) is the lock order on
 # PostgreSQL: two checkouts never wait on each other in a cycle.
 _LINES = (
-    select(CartLine, Product, Shop)
-    .join(Product, Product.id == CartLine.product_id)
-    .join(Shop, Shop.id == Product.shop_id)
-    .order_by(CartLine.product_id)
-    .execution_options(populate_existing=True)  # price and status as committed, whatever the session held
-)
-_LINES_OF_CART = _LINES.join(Cart, Cart.id == CartLine.cart_id).where(
-    Cart.id == bindparam("cart_id"), Cart.owner_id == bindparam("buyer_id")
-)
-_LINES_OF_BUYER = _LINES.where(  # the buyer's own cart, as cart.find_cart finds it
-    CartLine.cart_id
-    == select(Cart.id).where(Cart.owner_id == bindparam("buyer_id")).order_by(Cart.id).limit(1).scalar_subquery()
+    select(
+        _CART_LINES.c.id, _CART_LINES.c.quantity, _CART_LINES.c.beneficiary_id, _CART_LINES.c.attribution_source,
+        _CART_LINES.c.attribution_ref, _PRODUCTS.c.id.label("product_id"), _PRODUCTS.c.title, _PRODUCTS.c.price_fen,
+        _PRODUCTS.c.commission_bp, _PRODUCTS.c.status, _PRODUCTS.c.shop_id, _SHOPS.c.owner_id.label("shop_owner_id"),
+        *(_ADDRESSES.c[name].label(f"address_{name}") for name in _ADDRESS_COLUMNS),
+    )
+    .join(_PRODUCTS, _PRODUCTS.c.id == _CART_LINES.c.product_id)
+    .join(_SHOPS, _SHOPS.c.id == _PRODUCTS.c.shop_id)
+    .join(_ADDRESSES, _OWN_ADDRESS)
+    .where(_CART_LINES.c.cart_id == bindparam("cart_id"))
+    .order_by(_CART_LINES.c.product_id)
 )
 _INSERT_CHECKOUT = Checkout.__table__.insert().returning(Checkout.__table__.c.id)
 _INSERT_ORDER = Order.__table__.insert().returning(Order.__table__.c.id)
 _INSERT_LINES = OrderLine.__table__.insert()
 _INSERT_EVENT = OrderEvent.__table__.insert()
 # The lines ordered, by id: on PostgreSQL a line added meanwhile stays in the cart.
-_DELETE_LINES = CartLine.__table__.delete().where(CartLine.__table__.c.id.in_(bindparam("line_ids", expanding=True)))
-_TOUCH_CART = Cart.__table__.update().where(Cart.__table__.c.id == bindparam("cart_id")).values(updated_at=bindparam("now"))
+_DELETE_LINES = _CART_LINES.delete().where(_CART_LINES.c.id.in_(bindparam("line_ids", expanding=True)))
+# Most sales leave stock behind, and then no search document changes: they take it with a plain
+# statement on the connection, which search.sync does not see. A sale of the last units (or of more
+# than are left) takes it through the session instead, where search.sync notes it and, at commit,
+# re-indexes the product if it sold out. Either statement only takes what is there.
+_TAKE_STOCK_LEAVING_SOME = (
+    _PRODUCTS.update()
+    .where(_PRODUCTS.c.id == bindparam("taken_product_id"), _PRODUCTS.c.stock > bindparam("taken_quantity"))
+    .values(stock=_PRODUCTS.c.stock - bindparam("taken_quantity"))
+)
 _TAKE_STOCK = (
     update(Product)
     .where(Product.id == bindparam("product_id"), Product.stock >= bindparam("quantity"))
@@ -114,17 +133,22 @@ def place_order(
     key = (idempotency_key or "").strip()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(field="idempotency_key", code="idempotency_key_invalid")
+    # A repeated key is the rare case, so it is not looked up first: the checkout's INSERT claims the
+    # key before any stock is taken, and a repeat fails there (on PostgreSQL also when a concurrent
+    # request with the key commits first: the unique index makes us wait for it, then refuses our
+    # row). A repeat can also fail earlier, since the first order emptied the cart. Either way the
+    # attempt rolled back, stock included, and the first checkout is returned.
     try:
         with atomic(session):
-            earlier = _find_by_key(session, key)
-            if earlier is not None:
-                return _same_buyer(earlier, buyer_id)
             return _place(session, buyer_id=buyer_id, cart_id=cart_id, address_id=address_id, key=key, now=now,
                           expiry_minutes=expiry_minutes, payment_provider=payment_provider)
     except IntegrityError:
-        # PostgreSQL: a concurrent request with the same key committed first (the unique index made
-        # us wait for it, then refused our row). Ours rolled back, stock included; return theirs.
-        session.rollback()
+        session.rollback()  # PostgreSQL refuses any statement after the error until then
+        earlier = _find_by_key(session, key)
+        if earlier is None:
+            raise
+        return _same_buyer(earlier, buyer_id)
+    except DomainError:
         earlier = _find_by_key(session, key)
         if earlier is None:
             raise
@@ -133,28 +157,27 @@ def place_order(
 
 def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: int, key: str, now: datetime,
            expiry_minutes: int, payment_provider: str) -> Checkout:
-    address = get_address(session, user_id=buyer_id, address_id=address_id)
-    if cart_id is not None:
-        rows = session.exec(_LINES_OF_CART, params={"cart_id": cart_id, "buyer_id": buyer_id}).all()
-        if not rows:
-            cart = session.exec(_CART, params={"cart_id": cart_id}).first()
-            raise NotFound() if cart is None or cart.owner_id != buyer_id else EmptyCart()
-    else:
-        rows = session.exec(_LINES_OF_BUYER, params={"buyer_id": buyer_id}).all()
-        if not rows:
-            raise EmptyCart()
-    cart_id = rows[0][0].cart_id
-    by_shop: dict[int, list[tuple[CartLine, Product]]] = {}
-    shops: dict[int, Shop] = {}
-    for line, product, shop in rows:
-        by_shop.setdefault(shop.id, []).append((line, product))
-        shops[shop.id] = shop
-    # Totals come from the product rows read here, in this transaction.
-    order_totals = {shop_id: sum(product.price_fen * line.quantity for line, product in lines)
-                    for shop_id, lines in by_shop.items()}
-    # Rows are written with plain statements on the connection (the session's unit of work would cost
-    # several times the statements); the checkout, which callers get back, joins the session as loaded.
     connection = session.connection()
+    if cart_id is not None:
+        cart_id = connection.execute(_TOUCH_CART, {"chosen_cart_id": cart_id, "buyer_id": buyer_id, "now": now}).scalar()
+        if cart_id is None:
+            raise NotFound()
+    else:
+        cart_id = connection.execute(_TOUCH_OWN_CART, {"buyer_id": buyer_id, "now": now}).scalar()
+        if cart_id is None:
+            raise EmptyCart()
+    expire_loaded(session, Cart, cart_id, "updated_at")
+    rows = connection.execute(_LINES, {"cart_id": cart_id, "address_id": address_id, "buyer_id": buyer_id}).all()
+    if not rows:
+        if connection.execute(_ADDRESS_ID, {"address_id": address_id, "buyer_id": buyer_id}).first() is None:
+            raise NotFound()
+        raise EmptyCart()
+    address = {name: getattr(rows[0], f"address_{name}") for name in _ADDRESS_COLUMNS}
+    by_shop: dict[int, list[Row]] = {}
+    for row in rows:
+        by_shop.setdefault(row.shop_id, []).append(row)
+    # Totals come from the product rows read here, in this transaction.
+    order_totals = {shop_id: sum(row.price_fen * row.quantity for row in lines) for shop_id, lines in by_shop.items()}
     values = dict(
         buyer_id=buyer_id, idempotency_key=key, total_fen=sum(order_totals.values()), status=PENDING_PAYMENT,
         payment_provider=payment_provider, expires_at=now + timedelta(minutes=expiry_minutes), paid_at=None,
@@ -162,62 +185,67 @@ def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: 
     )
     # The unique key is claimed here, before any stock is taken.
     checkout = adopt(session, Checkout(id=connection.execute(_INSERT_CHECKOUT, values).scalar_one(), **values))
-    for line, product, _shop in rows:
-        _take_stock(session, product, line.quantity)
+    for row in rows:
+        _take_stock(session, row)
     for index, (shop_id, lines) in enumerate(sorted(by_shop.items()), start=1):
         order_id = connection.execute(
             _INSERT_ORDER, _order_row(checkout, shop_id, address, index=index, total_fen=order_totals[shop_id], now=now)
         ).scalar_one()
-        connection.execute(_INSERT_LINES, [_line_row(session, order_id, line, product, shops[shop_id], buyer_id)
-                                        for line, product in lines])
+        connection.execute(_INSERT_LINES, [_line_row(session, order_id, row, buyer_id) for row in lines])
         connection.execute(_INSERT_EVENT, {"order_id": order_id, "from_status": None, "to_status": PENDING_PAYMENT,
-                                        "actor_id": buyer_id, "note": "下单 · order placed", "created_at": now})
-    connection.execute(_DELETE_LINES, {"line_ids": [line.id for line, _product, _shop in rows]})
-    connection.execute(_TOUCH_CART, {"cart_id": cart_id, "now": now})
-    for line, _product, _shop in rows:
-        session.expunge(line)
-    expire_loaded(session, Cart, cart_id, "updated_at")
+                                           "actor_id": buyer_id, "note": "下单 · order placed", "created_at": now})
+    line_ids = [row.id for row in rows]
+    connection.execute(_DELETE_LINES, {"line_ids": line_ids})
+    for line_id in line_ids:  # a copy the session held of a line now gone must not be shown again
+        loaded = session.identity_map.get(session.identity_key(CartLine, line_id))
+        if loaded is not None:
+            session.expunge(loaded)
     return checkout
 
 
-def _take_stock(session: Session, product: Product, quantity: int) -> None:
-    if product.status != PRODUCT_ACTIVE:
+def _take_stock(session: Session, row: Row) -> None:
+    if row.status != PRODUCT_ACTIVE:
         raise ProductUnavailable()
-    taken = session.execute(_TAKE_STOCK, {"product_id": product.id, "quantity": quantity}).rowcount
-    _forget_stock(session, product.id)
+    taken = session.connection().execute(
+        _TAKE_STOCK_LEAVING_SOME, {"taken_product_id": row.product_id, "taken_quantity": row.quantity}
+    ).rowcount
     if taken != 1:
-        left = session.execute(select(Product.stock).where(Product.id == product.id)).scalar_one()
+        taken = session.execute(_TAKE_STOCK, {"product_id": row.product_id, "quantity": row.quantity}).rowcount
+    _forget_stock(session, row.product_id)
+    if taken != 1:
+        left = session.execute(select(Product.stock).where(Product.id == row.product_id)).scalar_one()
         if left <= 0:
-            raise OutOfStock(product.title, title=product.title)
-        raise NotEnoughStock(title=product.title, available=left)
+            raise OutOfStock(row.title, title=row.title)
+        raise NotEnoughStock(title=row.title, available=left)
 
 
-def _order_row(checkout: Checkout, shop_id: int, address: Address, *, index: int, total_fen: int, now: datetime) -> dict:
+def _order_row(checkout: Checkout, shop_id: int, address: dict, *, index: int, total_fen: int, now: datetime) -> dict:
     return dict(
         # Unique because the checkout id is: ZC + date + checkout id + the shop's place in the checkout.
         number=f"ZC{now:%y%m%d}{checkout.id:07d}{index:02d}",
         checkout_id=checkout.id, buyer_id=checkout.buyer_id, shop_id=shop_id, status=PENDING_PAYMENT,
-        total_fen=total_fen, recipient=address.recipient, mobile=address.mobile, province=address.province,
-        city=address.city, district=address.district, address_detail=address.detail, created_at=now, updated_at=now,
+        total_fen=total_fen, recipient=address["recipient"], mobile=address["mobile"], province=address["province"],
+        city=address["city"], district=address["district"], address_detail=address["detail"], created_at=now,
+        updated_at=now,
     )
 
 
-def _line_row(session: Session, order_id: int, line: CartLine, product: Product, shop: Shop, buyer_id: int) -> dict:
+def _line_row(session: Session, order_id: int, row: Row, buyer_id: int) -> dict:
     # Self-referral and own-shop purchases are stripped here too: an anonymous cart's buyer was unknown at add time.
     eligible = attribution.is_eligible(
-        session, beneficiary_id=line.beneficiary_id, buyer_id=buyer_id, shop_owner_id=shop.owner_id
+        session, beneficiary_id=row.beneficiary_id, buyer_id=buyer_id, shop_owner_id=row.shop_owner_id
     )
     return dict(
         order_id=order_id,
-        product_id=product.id,
-        title=product.title[:120],
-        unit_price_fen=product.price_fen,
-        quantity=line.quantity,
-        line_total_fen=product.price_fen * line.quantity,
-        commission_bp=product.commission_bp,
-        beneficiary_id=line.beneficiary_id if eligible else None,
-        attribution_source=line.attribution_source if eligible else None,
-        attribution_ref=line.attribution_ref if eligible else None,
+        product_id=row.product_id,
+        title=row.title[:120],
+        unit_price_fen=row.price_fen,
+        quantity=row.quantity,
+        line_total_fen=row.price_fen * row.quantity,
+        commission_bp=row.commission_bp,
+        beneficiary_id=row.beneficiary_id if eligible else None,
+        attribution_source=row.attribution_source if eligible else None,
+        attribution_ref=row.attribution_ref if eligible else None,
         refunded_quantity=0,
         refunded_fen=0,
     )

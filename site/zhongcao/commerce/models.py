@@ -6,12 +6,15 @@ as Chinese marketplaces do (拆单), because each merchant ships and refunds the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import CheckConstraint, Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, Relationship, SQLModel
 
 from zhongcao.clock import utcnow
+
+if TYPE_CHECKING:
+    from zhongcao.catalog.models import Product
 
 # Order states (issue 4 §4). Refunds are per line (OrderLine.refunded_quantity / RefundRequest).
 PENDING_PAYMENT = "pending_payment"
@@ -29,9 +32,15 @@ SOURCE_STOREFRONT = "storefront"  # a creator's storefront /@handle: the creator
 
 class Cart(SQLModel, table=True):
     __tablename__ = "cart"
+    __table_args__ = (
+        # One cart per account: two first adds at once (two tabs, a double click) must not make two.
+        # Anonymous carts have no owner and are found by their token instead.
+        Index("uq_cart_owner_id", "owner_id", unique=True,
+              sqlite_where=text("owner_id IS NOT NULL"), postgresql_where=text("owner_id IS NOT NULL")),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    owner_id: Optional[int] = Field(default=None, foreign_key="user_account.id", index=True)
+    owner_id: Optional[int] = Field(default=None, foreign_key="user_account.id")
     # Anonymous carts are found by a random token kept in a signed cookie; merged into the account at sign-in.
     token: Optional[str] = Field(default=None, max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -54,6 +63,9 @@ class CartLine(SQLModel, table=True):
     attribution_source: Optional[str] = Field(default=None, max_length=16)
     attribution_ref: Optional[int] = None  # article id, share link id, or creator id, by source
     added_at: datetime = Field(default_factory=utcnow)
+    # Read-only, loaded on first use; the line cart.add_to_cart returns already holds the product as
+    # the add read it, so the view that shows "added" needs no second read.
+    product: Product = Relationship(sa_relationship_kwargs={"viewonly": True})
 
 
 class Address(SQLModel, table=True):

@@ -15,6 +15,7 @@ site's provider). The sandbox moves no money and is refused when ZHONGCAO_ENV=pr
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,10 +24,19 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from zhongcao.accounts.models import User
+from zhongcao.catalog.models import Shop
 from zhongcao.clock import utcnow
 from zhongcao.commerce.checkout import CheckoutExpired
 from zhongcao.commerce.models import PAID, PENDING_PAYMENT, Checkout, Order, OrderEvent, OrderLine, Payment
-from zhongcao.commerce.orders import Announce, OrderNotice, record_paid_notices, send_notices
+from zhongcao.commerce.orders import (
+    PAID_ORDER_COLUMNS,
+    Announce,
+    OrderNotice,
+    PaidOrder,
+    record_paid_notices,
+    send_notices,
+)
 from zhongcao.config import is_production
 from zhongcao.db import adopt, atomic, expire_loaded
 from zhongcao.errors import DomainError, InvalidInput, NotFound
@@ -102,9 +112,8 @@ class SandboxProvider:
                     raise CheckoutExpired()
             else:
                 checkout = adopt(session, Checkout(**claimed._mapping))
-                _book(session, checkout, provider=SANDBOX, provider_ref=f"sandbox-{checkout.id}",
-                      amount_fen=checkout.total_fen, now=now, actor_id=buyer_id)
-                notices = record_paid_notices(session, checkout_id=checkout.id, now=now)
+                notices = _book(session, checkout, provider=SANDBOX, provider_ref=f"sandbox-{checkout.id}",
+                                amount_fen=checkout.total_fen, now=now, actor_id=buyer_id)
         send_notices(notices, announce)
         return checkout
 
@@ -148,12 +157,19 @@ _CLAIM_OWN = (
     .values(status=PAID, paid_at=bindparam("paid_time"), payment_provider=SANDBOX)
     .returning(*_CHECKOUTS.c)
 )
+# The lines the ledger books, each with its order's shop owner for the notice (PaidOrder), in one query.
 _UNPAID_LINES = (
-    select(*ledger.PAID_LINE_COLUMNS)
+    select(
+        *ledger.PAID_LINE_COLUMNS, OrderLine.product_id, *(column.label(f"paid_{column.key}") for column in PAID_ORDER_COLUMNS)
+    )
     .join(OrderLine, OrderLine.order_id == Order.id)
+    .join(Shop, Shop.id == Order.shop_id)
+    .join(User, User.id == Shop.owner_id)
     .where(Order.checkout_id == bindparam("checkout_id"), Order.status == PENDING_PAYMENT)
     .order_by(Order.id, OrderLine.id)
 )
+_PAID_LINE_FIELDS = tuple(field.name for field in dataclasses.fields(ledger.PaidLine))
+_PAID_ORDER_FIELDS = tuple(field.name for field in dataclasses.fields(PaidOrder) if field.name != "first_product_id")
 # Orders, events and the payment row are written with plain statements on the connection: nothing
 # here needs them as objects afterwards, and the session's unit of work costs several times the statements.
 _PAY_ORDERS = (
@@ -212,24 +228,30 @@ def mark_checkout_paid(
         # The claim bypassed the ORM; these are now the row's values, so no reload is needed after the commit.
         for name, value in (("status", PAID), ("paid_at", now), ("payment_provider", provider)):
             set_committed_value(checkout, name, value)
-        _book(session, checkout, provider=provider, provider_ref=provider_ref, amount_fen=amount_fen, now=now,
-              actor_id=actor_id)
-        paid_notices = record_paid_notices(session, checkout_id=checkout.id, now=now)
+        paid_notices = _book(session, checkout, provider=provider, provider_ref=provider_ref, amount_fen=amount_fen,
+                             now=now, actor_id=actor_id)
         if notices is not None:
             notices.extend(paid_notices)
     return checkout
 
 
 def _book(session: Session, checkout: Checkout, *, provider: str, provider_ref: str, amount_fen: int, now: datetime,
-          actor_id: int | None) -> None:
+          actor_id: int | None) -> list[OrderNotice]:
     """The rest of a payment once `checkout` is claimed: the payment row, the orders paid with an
-    event each, and the ledger."""
+    event each, the ledger, and the shop owners' notices (whose mails it returns, to send after the commit)."""
     connection = session.connection()
     connection.execute(_INSERT_PAYMENT, {"checkout_id": checkout.id, "provider": provider, "provider_ref": provider_ref,
                                          "amount_fen": amount_fen, "created_at": now})
-    lines = [ledger.PaidLine(**row._mapping) for row in connection.execute(_UNPAID_LINES, {"checkout_id": checkout.id})]
+    lines: list[ledger.PaidLine] = []
+    paid: dict[int, PaidOrder] = {}
+    for row in connection.execute(_UNPAID_LINES, {"checkout_id": checkout.id}):
+        values = row._mapping
+        lines.append(ledger.PaidLine(**{name: values[name] for name in _PAID_LINE_FIELDS}))
+        if row.order_id not in paid:  # rows come by order, then line: the first is the order's first product
+            paid[row.order_id] = PaidOrder(**{name: values[f"paid_{name}"] for name in _PAID_ORDER_FIELDS},
+                                           first_product_id=row.product_id)
     connection.execute(_PAY_ORDERS, {"paid_checkout_id": checkout.id, "paid_time": now})
-    order_ids = list(dict.fromkeys(line.order_id for line in lines))
+    order_ids = list(paid)
     if order_ids:
         connection.execute(_INSERT_EVENTS, [
             {"order_id": order_id, "from_status": PENDING_PAYMENT, "to_status": PAID, "actor_id": actor_id,
@@ -238,6 +260,7 @@ def _book(session: Session, checkout: Checkout, *, provider: str, provider_ref: 
         ])
     _forget_orders(session, order_ids)
     ledger.record_payment(session, checkout_id=checkout.id, now=now, lines=lines)
+    return record_paid_notices(session, checkout_id=checkout.id, now=now, paid=list(paid.values()))
 
 
 def _forget_orders(session: Session, order_ids: list[int]) -> None:
