@@ -81,9 +81,9 @@ class _ReaderView:
         self.is_authenticated = bool(reader.is_authenticated)
         self.is_anonymous = not self.is_authenticated
         self.is_active = self.is_authenticated
-        for name in reads:
-            setattr(self, name, getattr(reader, name))
-        self.key = (self.is_authenticated, *(getattr(reader, name) for name in reads))
+        values = {name: getattr(reader, name) for name in reads}
+        self.__dict__.update(values)
+        self.key = (self.is_authenticated, *values.values())
 
     def __getattr__(self, name: str) -> Any:
         raise UndeclaredRead(f"{self._template_name} reads current_user.{name}: add it to reads=")
@@ -137,7 +137,7 @@ class PageShell:
             except UndeclaredRead:
                 # A template bug, not the reader's: render it for this reader alone and say so.
                 current_app.logger.exception("personal part %s is not shareable; rendering it per reader", template_name)
-                return current_app.jinja_env.get_template(template_name).render({**base, **context, **state})
+                return template.render({**base, **context, **state})
             parts.put(key, scope, html)
         return html
 
