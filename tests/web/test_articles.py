@@ -7,11 +7,11 @@ import re
 
 import pytest
 from PIL import Image
-from sqlalchemy import event
 from sqlmodel import select
 
 from zhongcao.articles.models import Article
 from zhongcao.catalog.models import PRODUCT_HIDDEN
+from zhongcao.plainsql import recording_statements
 
 HTMX_PREVIEW = {"HX-Request": "true", "HX-Target": "article-preview"}
 DISCLOSURE = "广告 · 含推广链接 / Ad · contains affiliate links"
@@ -282,14 +282,8 @@ def test_the_article_page_runs_the_same_number_of_queries_for_1_or_12_blocks(
     counts = {}
 
     for article in (one, twelve):
-        statements = []
-
-        def count(conn, cursor, statement, parameters, context, executemany, statements=statements):
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        response = client.get(f"/@{creator.handle}/{article.slug}")
-        event.remove(engine, "before_cursor_execute", count)
+        with recording_statements(engine) as statements:
+            response = client.get(f"/@{creator.handle}/{article.slug}")
         assert response.status_code == 200
         counts[article.title] = len(statements)
 

@@ -397,29 +397,21 @@ def test_with_csrf_on_the_add_form_carries_a_token_and_a_post_without_one_fails(
 
 @pytest.fixture
 def statements(engine):
-    """The SQL statements (not BEGIN, COMMIT or savepoints) the app runs inside each `with step(name)` block."""
+    """The SQL statements (not BEGIN, COMMIT or savepoints) the app runs inside each `with step(name)` block,
+    PlainQuery's reads on bare DB-API connections included."""
     from contextlib import contextmanager
 
-    from sqlalchemy import event
+    from zhongcao.plainsql import recording_statements
 
     seen: dict[str, list[str]] = {}
-    current: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _executemany):
-        if current and statement.split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
-            seen.setdefault(current[0], []).append(statement)
 
     @contextmanager
     def step(name: str):
-        current[:] = [name]
-        try:
+        with recording_statements(engine) as statements:
             yield
-        finally:
-            current.clear()
+        seen[name] = [sql for sql in statements if sql.split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE")]
 
-    event.listen(engine, "before_cursor_execute", record)
     yield step, seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def test_each_checkout_step_runs_a_small_fixed_number_of_statements(client, shopper, statements):

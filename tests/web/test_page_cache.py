@@ -1,33 +1,16 @@
 """Anonymous article pages come from the page cache, and every content change shows at once."""
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from zhongcao.db import atomic
-from zhongcao.pagecache.services import _VERSION_SQL, latest_version as read_latest_version
+from zhongcao.plainsql import recording_statements
 from zhongcao.web import page_cache
 
 
 def count_queries(engine, action) -> list[str]:
-    """Every statement `action` sends: through SQLAlchemy, and the version read on a bare DB-API connection."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN is not a query
-            statements.append(statement)
-
-    def latest_version(engine):  # one query, on a DB-API connection that SQLAlchemy's events do not see
-        statements.append(_VERSION_SQL)
-        return read_latest_version(engine)
-
-    event.listen(engine, "before_cursor_execute", record)
-    page_cache.latest_version = latest_version
-    try:
+    """Every query `action` sends: through SQLAlchemy, and PlainQuery's reads on bare DB-API connections."""
+    with recording_statements(engine) as statements:
         action()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-        page_cache.latest_version = read_latest_version
-    return statements
+    return [statement for statement in statements if not statement.startswith("BEGIN")]  # SQLite's BEGIN is no query
 
 
 def test_a_repeated_anonymous_view_costs_one_query(client, engine, make_user, make_product, make_article):

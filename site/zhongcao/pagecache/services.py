@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from zhongcao.pagecache.models import ContentVersion
+from zhongcao.plainsql import PlainQuery
 
 # Models whose rows appear on public pages. Extended by name so this module imports no other domain.
 PUBLIC_TABLES = frozenset(
@@ -39,13 +40,13 @@ PUBLIC_TABLES = frozenset(
 )
 
 
-_VERSION_SQL = "SELECT value FROM content_version WHERE id = 1"
+# Plain SQL on the driver's cursor: this runs on every cached page view.
+_VERSION = PlainQuery("SELECT value FROM content_version WHERE id = 1")
 
 
 def current_version(session: Session) -> int:
     """The content version as `session`'s transaction sees it (0 before the first change)."""
-    # Plain SQL: this runs on every cached page view, where the ORM's statement building is the main cost.
-    value = session.connection().exec_driver_sql(_VERSION_SQL).scalar()
+    value = _VERSION.scalar(session)
     return int(value) if value is not None else 0
 
 
@@ -59,16 +60,7 @@ def latest_version(engine: Engine) -> int:
     """
     # The DB-API connection itself: a SQLAlchemy Connection's begin / rollback cost 8x the query here
     # (118 µs against 15 µs on SQLite).
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(_VERSION_SQL)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    finally:
-        connection.close()  # back to the pool, which rolls the read back
+    row = _VERSION.first_on(engine)
     return int(row[0]) if row is not None else 0
 
 

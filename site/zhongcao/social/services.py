@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -12,6 +12,7 @@ from zhongcao.accounts.models import User
 from zhongcao.articles.models import Article
 from zhongcao.clock import utcnow
 from zhongcao.db import atomic
+from zhongcao.plainsql import PlainQuery
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.social import listings
 from zhongcao.social.listings import ArticleCard, Cursor
@@ -54,14 +55,13 @@ def unfollow(session: Session, *, follower_id: int, creator_id: int) -> None:
 
 
 # Plain SQL: the follow button on every signed-in article view asks this.
-_IS_FOLLOWING_SQL = text("SELECT 1 FROM follow WHERE follower_id = :follower_id AND creator_id = :creator_id")
+_IS_FOLLOWING = PlainQuery("SELECT 1 FROM follow WHERE follower_id = :follower_id AND creator_id = :creator_id")
 
 
 def is_following(session: Session, *, follower_id: int | None, creator_id: int) -> bool:
     if follower_id is None:
         return False
-    params = {"follower_id": follower_id, "creator_id": creator_id}
-    return session.execute(_IS_FOLLOWING_SQL, params).first() is not None
+    return _IS_FOLLOWING.first(session, follower_id=follower_id, creator_id=creator_id) is not None
 
 
 def follower_count(session: Session, creator_id: int) -> int:

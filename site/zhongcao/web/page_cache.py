@@ -186,7 +186,7 @@ def _page_data() -> PageCache:
 def _version() -> int:
     """The content version: within the request's transaction when it has one, else the latest committed."""
     session = g.get("_db_session")
-    if session is not None:
+    if session is not None and session.in_transaction():
         return current_version(session)
     return latest_version(current_app.extensions["zhongcao.engine"])
 
