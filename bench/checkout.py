@@ -60,13 +60,17 @@ class Run:
     errors: list[str] = field(default_factory=list)
     order_ms: list[float] = field(default_factory=list)
     step_ms: dict[str, list[float]] = field(default_factory=dict)
+    server_cpu: float = 0.0  # seconds of gunicorn CPU (master + workers) over the run
+    client_cpu: float = 0.0  # seconds of the client processes' CPU over the run
 
     def line(self) -> str:
         rate = self.orders / self.seconds if self.seconds else 0.0
         steps = "  ".join(f"{name} {pct(values, 50):.1f}/{pct(values, 99):.1f}" for name, values in self.step_ms.items())
+        per_order = 1000 / max(self.orders, 1)
         return (f"{self.label:<11} {self.clients:>3} clients  {rate:8.1f} orders/s  order p50 {pct(self.order_ms, 50):6.1f} ms"
                 f"  p99 {pct(self.order_ms, 99):6.1f} ms  errors {len(self.errors)}  refused {self.refused}\n"
-                f"{'':<16}per request p50/p99 ms: {steps}")
+                f"{'':<16}per request p50/p99 ms: {steps}\n"
+                f"{'':<16}CPU per order: server {self.server_cpu * per_order:.2f} ms, clients {self.client_cpu * per_order:.2f} ms")
 
 
 def pct(values: list[float], percentile: int) -> float:
@@ -110,6 +114,7 @@ def _client(index: int, buyer: Buyer, product_id: int, seconds: float | None, st
     then send back what it saw and the buyer's cookies."""
     run = Run("", 1)
     start.wait()
+    cpu_at_start = time.process_time()
     stop_at = time.perf_counter() + (seconds if seconds is not None else 120.0)
     for _ in range(MAX_ORDERS_PER_CLIENT):
         if time.perf_counter() >= stop_at:
@@ -129,7 +134,23 @@ def _client(index: int, buyer: Buyer, product_id: int, seconds: float | None, st
             if seconds is None:
                 break
     buyer.close()
-    results.put((index, run.orders, run.refused, run.errors, run.order_ms, run.step_ms, buyer.cookies, buyer.csrf_token))
+    cpu = time.process_time() - cpu_at_start
+    results.put((index, run.orders, run.refused, run.errors, run.order_ms, run.step_ms, buyer.cookies, buyer.csrf_token, cpu))
+
+
+def server_cpu_seconds(server: GunicornServer) -> float:
+    """User + system CPU of gunicorn's master and workers so far (Linux /proc): the machines here differ
+    in speed from day to day, so CPU per order is the figure that compares across runs."""
+    pid = server.process.pid
+    pids = [pid] + [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    ticks = 0
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | None) -> None:
@@ -148,7 +169,7 @@ def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | No
     merged = 0
     for _ in buyers:
         try:
-            index, orders, refused, errors, order_ms, step_ms, cookies, token = results.get(timeout=180)
+            index, orders, refused, errors, order_ms, step_ms, cookies, token, cpu = results.get(timeout=180)
         except queue.Empty:
             break
         merged += 1
@@ -156,6 +177,7 @@ def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | No
         run.refused += refused
         run.errors += errors
         run.order_ms += order_ms
+        run.client_cpu += cpu
         for name, values in step_ms.items():
             run.step_ms.setdefault(name, []).extend(values)
         buyers[index].cookies, buyers[index].csrf_token = cookies, token  # the session as the child left it
@@ -185,7 +207,9 @@ def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
         for count in CLIENTS:
             product_id = add_product(database_url, shop.shop_id, stock=PLENTY)
             run = Run(label, count)
+            cpu_before = server_cpu_seconds(server)
             drive(buyers[:count], product_id, run, seconds=SECONDS)
+            run.server_cpu = server_cpu_seconds(server) - cpu_before
             print(run.line(), flush=True)
             outcome = count_outcome(database_url, product_id)
             if outcome["units_sold"] != PLENTY - outcome["stock"] or outcome["paid_orders"] != run.orders:

@@ -249,3 +249,31 @@ def test_a_part_reading_an_undeclared_column_is_rendered_per_reader_not_shared(
     assert "@undeclared2" in page and "@undeclared1" not in page
     assert not _renderings(app, "partials/account_nav.html")
     assert "partials/account_nav.html reads current_user.is_creator" in caplog.text
+
+
+def test_pages_rendered_whole_share_the_account_menu_too(client, app, make_user, sign_in_as):
+    # The cart is no cached page: it is rendered for each reader, apart from the shared account menu.
+    first, second = make_user(handle="cartmenu1"), make_user(handle="cartmenu2")
+    sign_in_as(client, first)
+    client.get("/cart")
+    first_page = client.get("/cart").get_data(as_text=True)
+    sign_in_as(client, second)
+    second_page = client.get("/cart").get_data(as_text=True)
+
+    assert len(_renderings(app, "partials/account_nav.html")) == 2  # one per reader state, reused on the second view
+    assert "@cartmenu1" in first_page and "@cartmenu2" not in first_page
+    assert "@cartmenu2" in second_page and "@cartmenu1" not in second_page
+    assert page_cache._TOKEN_PLACEHOLDER not in first_page + second_page
+
+
+def test_a_whole_page_part_reading_an_undeclared_column_falls_back_to_its_own_rendering(
+    client, app, monkeypatch, caplog, make_user, sign_in_as
+):
+    monkeypatch.setitem(page_cache._RULES, "partials/account_nav.html", page_cache.PartRule(per_page=False))
+    sign_in_as(client, make_user(handle="cartundeclared"))
+
+    page = client.get("/cart").get_data(as_text=True)
+
+    assert "@cartundeclared" in page
+    assert not _renderings(app, "partials/account_nav.html")
+    assert "partials/account_nav.html reads current_user.is_creator" in caplog.text

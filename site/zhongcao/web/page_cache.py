@@ -106,40 +106,50 @@ class PageShell:
         base: dict[str, Any] = {}
         app.update_template_context(base)
         pieces = [self.segments[0]]
-        token = None
         for index, ((template_name, context), segment) in enumerate(zip(self.parts, self.segments[1:])):
             rule = _RULES.get(template_name)
             if rule is None:
                 html = app.jinja_env.get_template(template_name).render({**base, **context})
             else:
-                html = self._shared_part(index, template_name, rule, context, reader, base)
-                if _TOKEN_PLACEHOLDER in html:
-                    token = token or generate_csrf()
-                    html = html.replace(_TOKEN_PLACEHOLDER, token)
+                scope = (self.serial, index) if rule.per_page else 0
+                html = _shared_part(template_name, rule, context, reader, scope, lambda: base)
             pieces.append(html)
             pieces.append(segment)
         return "".join(pieces)
 
-    def _shared_part(
-        self, index: int, template_name: str, rule: PartRule, context: dict[str, Any], reader: Any, base: dict[str, Any]
-    ) -> str:
-        state = rule.state(**context) if rule.state else {}
-        view = _ReaderView(template_name, reader, rule.reads)
-        key = (template_name, view.key, tuple(sorted(state.items())))
-        scope = (self.serial, index) if rule.per_page else 0
-        parts = _part_renderings()
-        html = parts.get(key, scope)
-        if html is None:
-            template = current_app.jinja_env.get_template(template_name)
-            shared = {**base, **context, **state, "current_user": view, "csrf_token": _token_placeholder}
-            try:
-                html = template.render(shared)
-            except UndeclaredRead:
-                # A template bug, not the reader's: render it for this reader alone and say so.
-                current_app.logger.exception("personal part %s is not shareable; rendering it per reader", template_name)
-                return template.render({**base, **context, **state})
-            parts.put(key, scope, html)
-        return html
+
+def _shared_part(
+    template_name: str, rule: PartRule, context: dict[str, Any], reader: Any, scope: Hashable,
+    template_context: Callable[[], dict[str, Any]],
+) -> str:
+    """The part as readers in this reader's state share it (rendered on first use), with the reader's
+    own CSRF token. template_context() gives what render_template would add (context processors);
+    it is only called when the part has to be rendered."""
+    state = rule.state(**context) if rule.state else {}
+    view = _ReaderView(template_name, reader, rule.reads)
+    key = (template_name, view.key, tuple(sorted(state.items())))
+    parts = _part_renderings()
+    html = parts.get(key, scope)
+    if html is None:
+        template = current_app.jinja_env.get_template(template_name)
+        base = template_context()
+        shared = {**base, **context, **state, "current_user": view, "csrf_token": _token_placeholder}
+        try:
+            html = template.render(shared)
+        except UndeclaredRead:
+            # A template bug, not the reader's: render it for this reader alone and say so.
+            current_app.logger.exception("personal part %s is not shareable; rendering it per reader", template_name)
+            return template.render({**base, **context, **state})
+        parts.put(key, scope, html)
+    if _TOKEN_PLACEHOLDER in html:
+        html = html.replace(_TOKEN_PLACEHOLDER, generate_csrf())
+    return html
+
+
+def _template_context() -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    current_app.update_template_context(context)
+    return context
 
 
 def _token_placeholder() -> str:
@@ -151,11 +161,17 @@ def personal(template_name: str, **context: Any) -> Markup:
 
     Rendered in place on an ordinary render; while a shell is being rendered, recorded and replaced by
     a marker. The partial sees only `context` and the template globals (current_user, csrf_token, …).
+    A part that shows nothing of its page (register_part(per_page=False): the account menu) comes from
+    the renderings shared by readers in the same state on ordinary renders too.
     """
     recorded = g.get("_personal_parts")
     if recorded is not None:
         recorded.append((template_name, context))
         return Markup(_PART_MARKER)
+    rule = _RULES.get(template_name)
+    if rule is not None and not rule.per_page:
+        reader = current_user._get_current_object()
+        return Markup(_shared_part(template_name, rule, context, reader, 0, _template_context))
     return Markup(render_template(template_name, **context))
 
 
