@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cpu import process_tree_cpu_seconds  # noqa: E402  (bench/ is the script's folder)
+
 from tests.concurrency.harness import (  # noqa: E402  (the harness lives with the tests that prove the flow)
     Buyer,
     CheckoutStepFailed,
@@ -138,21 +140,6 @@ def _client(index: int, buyer: Buyer, product_id: int, seconds: float | None, st
     results.put((index, run.orders, run.refused, run.errors, run.order_ms, run.step_ms, buyer.cookies, buyer.csrf_token, cpu))
 
 
-def server_cpu_seconds(server: GunicornServer) -> float:
-    """User + system CPU of gunicorn's master and workers so far (Linux /proc): the machines here differ
-    in speed from day to day, so CPU per order is the figure that compares across runs."""
-    pid = server.process.pid
-    pids = [pid] + [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    ticks = 0
-    for each in pids:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | None) -> None:
     """Each buyer orders in a process of its own; their results are merged into `run`."""
     context = multiprocessing.get_context("fork")
@@ -207,9 +194,9 @@ def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
         for count in CLIENTS:
             product_id = add_product(database_url, shop.shop_id, stock=PLENTY)
             run = Run(label, count)
-            cpu_before = server_cpu_seconds(server)
+            cpu_before = process_tree_cpu_seconds(server.process.pid)
             drive(buyers[:count], product_id, run, seconds=SECONDS)
-            run.server_cpu = server_cpu_seconds(server) - cpu_before
+            run.server_cpu = process_tree_cpu_seconds(server.process.pid) - cpu_before
             print(run.line(), flush=True)
             outcome = count_outcome(database_url, product_id)
             if outcome["units_sold"] != PLENTY - outcome["stock"] or outcome["paid_orders"] != run.orders:

@@ -22,6 +22,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from cpu import process_tree_cpu_seconds  # bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
@@ -124,30 +126,14 @@ def check_signed_in_page(url: str, cookie: str) -> None:
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu_seconds(server: subprocess.Popen) -> float:
-    """User + system CPU of gunicorn's master and workers so far (Linux /proc)."""
-    pids = [server.pid] + [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
-
-
 def run_wrk(url: str, server: subprocess.Popen, cookie: str | None = None) -> dict[str, float]:
     headers = ["-H", f"User-Agent: {USER_AGENT}"] + (["-H", f"Cookie: {cookie}"] if cookie else [])
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", *headers, url]
     warm_up = ["wrk", "-t2", f"-c{CONNECTIONS}", "-d2s", *headers, url]
     subprocess.run(warm_up, capture_output=True, check=True)
-    cpu_before = server_cpu_seconds(server)
+    cpu_before = process_tree_cpu_seconds(server.pid)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = server_cpu_seconds(server) - cpu_before
+    cpu = process_tree_cpu_seconds(server.pid) - cpu_before
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     percentiles = {
