@@ -277,3 +277,51 @@ def test_a_whole_page_part_reading_an_undeclared_column_falls_back_to_its_own_re
     assert "@cartundeclared" in page
     assert not _renderings(app, "partials/account_nav.html")
     assert "partials/account_nav.html reads current_user.is_creator" in caplog.text
+
+
+def _like_count(page: str) -> str:
+    return re.search(r'id="like-button".*?reaction-count">(\d+)<', page, re.S).group(1)
+
+
+def test_likes_and_unlikes_show_on_the_cached_anonymous_page(client, session, make_user, make_product, make_article):
+    # Likes are written with INSERT … ON CONFLICT and unlikes with DELETE statements, not through the
+    # session's flush; each must still move the content version.
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "likecount")
+    fan = make_user(handle="likecountfan")
+    assert _like_count(client.get(url).get_data(as_text=True)) == "0"
+
+    social_reactions.like_article(session, user_id=fan.id, article_id=article.id)
+    liked = client.get(url).get_data(as_text=True)
+    social_reactions.unlike_article(session, user_id=fan.id, article_id=article.id)
+    unliked = client.get(url).get_data(as_text=True)
+
+    assert _like_count(liked) == "1"
+    assert _like_count(unliked) == "0"
+
+
+def test_a_sell_out_and_a_restock_show_on_the_cached_anonymous_page(
+    client, session, make_user, make_product, make_article, make_cart, make_address
+):
+    from zhongcao.commerce import checkout
+
+    product = make_product(slug="lastkettle", title="最后一个电水壶", price_fen=19900, stock=2)
+    author = make_user(handle="selloutwriter", is_creator=True)
+    article = make_article(author=author, body_md="::: product lastkettle\n:::\n")
+    url = f"/@selloutwriter/{article.slug}"
+    buyer = make_user(handle="selloutbuyer")
+    address = make_address(buyer)
+    assert "已售罄" not in client.get(url).get_data(as_text=True)
+
+    def buy(key: str):
+        cart = make_cart(buyer=buyer, lines=[(product, 1)])
+        return checkout.place_order(session, buyer_id=buyer.id, cart_id=cart.id, address_id=address.id, idempotency_key=key)
+
+    buy("first")  # leaves one: the card does not change
+    assert "已售罄" not in client.get(url).get_data(as_text=True)
+    last = buy("last")
+    sold_out = client.get(url).get_data(as_text=True)
+    checkout.cancel_checkout(session, checkout_id=last.id, buyer_id=buyer.id)
+    restocked = client.get(url).get_data(as_text=True)
+
+    assert "已售罄" in sold_out and "add-to-cart-link" not in sold_out
+    assert "已售罄" not in restocked and "add-to-cart-link" in restocked

@@ -1,4 +1,5 @@
-"""Cache invalidation that cannot be forgotten: any flush touching public content bumps one counter.
+"""Cache invalidation that cannot be forgotten: any flush touching public content bumps one counter,
+and so does any INSERT, UPDATE or DELETE of a public table run through the session.
 
 Pages served to anonymous readers are cached per process, keyed by (path, content version). Every
 worker reads the version with one primary-key query per request, so a change made through any
@@ -80,8 +81,28 @@ def _bump_on_public_change(session: OrmSession, _context, _instances) -> None:
 
 @event.listens_for(OrmSession, "after_flush")
 def _apply_bump(session: OrmSession, _context) -> None:
-    if not session.info.pop("zhongcao_bump_version", False):
+    if session.info.pop("zhongcao_bump_version", False):
+        _bump(session)
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _bump_on_public_statement(state) -> None:
+    """INSERT, UPDATE and DELETE statements run through the session bypass the flush: a like or a
+    follow (INSERT … ON CONFLICT), an unlike, a sale of a product's last units, stock given back.
+    They bump the version as they run, in their own transaction.
+
+    Statements run on the session's connection instead are not seen; the one that writes a public
+    table, checkout's sale that leaves stock (commerce.checkout._TAKE_STOCK_LEAVING_SOME), changes
+    nothing a cached page shows: product cards show sold out or not, never the count.
+    """
+    if not (state.is_insert or state.is_update or state.is_delete):
         return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in PUBLIC_TABLES:
+        _bump(state.session)
+
+
+def _bump(session: OrmSession) -> None:
     connection = session.connection()
     bumped = connection.execute(update(ContentVersion).where(ContentVersion.id == 1).values(value=ContentVersion.value + 1))
     if bumped.rowcount == 0:
