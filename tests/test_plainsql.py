@@ -84,3 +84,12 @@ def test_threads_and_a_disposed_engine_each_get_a_working_connection(engine, mak
     assert not errors
     assert seen == [("threaded",)] * 80
     assert HANDLE.first_on(engine, user_id=user.id) == ("threaded",)
+
+
+def test_pending_changes_are_flushed_first_as_an_orm_query_would(engine, make_user):
+    user = make_user(handle="pendingname")
+    with new_session(engine) as session:
+        with atomic(session):
+            account = session.get(type(user), user.id)
+            account.handle = "flushedname"  # pending in the session, not yet sent
+            assert HANDLE.scalar(session, user_id=user.id) == "flushedname"

@@ -33,6 +33,8 @@ class PlainQuery:
 
     def first(self, session: Session, **params: object) -> tuple | None:
         """The first row as a tuple of column values, or None."""
+        if session.autoflush:
+            session.flush()  # as an ORM query would: pending changes first (nothing to do, and no SQL, when clean)
         bind = session.get_bind()
         sql, positions = self._compile(bind.dialect)
         arguments = tuple(params[name] for name in positions) if positions is not None else params
