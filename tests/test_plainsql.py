@@ -6,7 +6,7 @@ import threading
 from sqlalchemy import text
 
 from zhongcao.db import atomic, new_session
-from zhongcao.plainsql import PlainQuery, recording_statements
+from zhongcao.plainsql import PlainQuery, _sqlite_reader, recording_statements
 
 HANDLE = PlainQuery("SELECT handle FROM user_account WHERE id = :user_id")
 NOTHING = PlainQuery("SELECT handle FROM user_account WHERE id = :user_id AND handle = :handle")
@@ -79,11 +79,14 @@ def test_threads_and_a_disposed_engine_each_get_a_working_connection(engine, mak
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    before_dispose = _sqlite_reader(engine) if engine.dialect.name == "sqlite" else None
     engine.dispose()
 
     assert not errors
     assert seen == [("threaded",)] * 80
     assert HANDLE.first_on(engine, user_id=user.id) == ("threaded",)
+    if before_dispose is not None:
+        assert _sqlite_reader(engine) is not before_dispose  # a disposed engine's readers are not reused
 
 
 def test_pending_changes_are_flushed_first_as_an_orm_query_would(engine, make_user):

@@ -23,8 +23,9 @@ class PlainQuery:
     compiled once per dialect by SQLAlchemy, so it keeps one spelling (`:name` parameters).
 
     Where it runs: inside the session's transaction when the session has one (a request sees its own
-    writes); else, on SQLite, on a pooled connection of its own in autocommit (what was committed last);
-    else (PostgreSQL) on the session's connection, which it begins, as an ORM read would.
+    writes, pending ones flushed first as an ORM query would); else, on SQLite, on this thread's own
+    autocommit connection (what was committed last); else (PostgreSQL) on the session's connection,
+    which it begins, as an ORM read would.
     """
 
     def __init__(self, sql: str) -> None:
@@ -39,21 +40,21 @@ class PlainQuery:
         sql, positions = self._compile(bind.dialect)
         arguments = tuple(params[name] for name in positions) if positions is not None else params
         if bind.dialect.name == "sqlite" and not session.in_transaction():
-            return self._first_on_pooled_connection(bind, sql, arguments)
+            return self._first_outside_any_session(bind, sql, arguments)
         return _fetch_first(bind, session.connection().connection.dbapi_connection, sql, arguments)
 
     def first_on(self, engine: Engine, **params: object) -> tuple | None:
-        """The first row, read on a pooled connection without any session (what was committed last)."""
+        """The first row, read without any session (what was committed last)."""
         sql, positions = self._compile(engine.dialect)
         arguments = tuple(params[name] for name in positions) if positions is not None else params
-        return self._first_on_pooled_connection(engine, sql, arguments)
+        return self._first_outside_any_session(engine, sql, arguments)
 
     def scalar(self, session: Session, **params: object) -> object:
         row = self.first(session, **params)
         return row[0] if row is not None else None
 
     @staticmethod
-    def _first_on_pooled_connection(engine: Engine, sql: str, arguments) -> tuple | None:
+    def _first_outside_any_session(engine: Engine, sql: str, arguments) -> tuple | None:
         if engine.dialect.name == "sqlite":
             return _fetch_first(engine, _sqlite_reader(engine), sql, arguments)
         connection = engine.raw_connection()
@@ -84,6 +85,12 @@ def _fetch_first(engine: Engine, dbapi_connection, sql: str, arguments) -> tuple
 
 
 _readers = threading.local()
+# How many times each engine was disposed: a reader opened before the last dispose is not used again.
+_disposals: "weakref.WeakKeyDictionary[Engine, int]" = weakref.WeakKeyDictionary()
+
+
+def _count_disposal(engine: Engine) -> None:
+    _disposals[engine] += 1
 
 
 def _sqlite_reader(engine: Engine):
@@ -91,17 +98,21 @@ def _sqlite_reader(engine: Engine):
 
     A pool check-out and check-in cost more than the one-row read itself. The connection comes from
     the engine (so it has the engine's settings: WAL, autocommit) and is then detached from its pool;
-    in autocommit every read sees the last commit. A forked child or a disposed engine gets a new one.
+    in autocommit every read sees the last commit. A forked child, or any thread after the engine was
+    disposed, opens a new one; the old one closes when dropped.
     """
     by_engine = getattr(_readers, "by_engine", None)
     if by_engine is None:
         by_engine = _readers.by_engine = weakref.WeakKeyDictionary()
+    if engine not in _disposals:
+        event.listen(engine, "engine_disposed", _count_disposal)
+        _disposals[engine] = 0
+    owner = (os.getpid(), _disposals[engine])
     entry = by_engine.get(engine)
-    if entry is None or entry[0] != os.getpid():
+    if entry is None or entry[0] != owner:
         pooled = engine.raw_connection()
-        pooled.detach()  # ours now: never returned to the pool, closed when dropped
-        entry = by_engine[engine] = (os.getpid(), pooled)
-        event.listen(engine, "engine_disposed", lambda _engine: by_engine.pop(engine, None))
+        pooled.detach()  # ours now: never returned to the pool
+        entry = by_engine[engine] = (owner, pooled)
     return entry[1]
 
 

@@ -7,10 +7,11 @@ from typing import Any, Callable
 
 from flask import abort, redirect, request, url_for
 from flask_login import AnonymousUserMixin, UserMixin, current_user
+
 from zhongcao import db_session
 from zhongcao.accounts.models import User
-from zhongcao.plainsql import PlainQuery
 from zhongcao.extensions import login_manager
+from zhongcao.plainsql import PlainQuery
 
 
 class SignedInUser(UserMixin):
