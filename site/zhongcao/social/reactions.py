@@ -18,8 +18,8 @@ from zhongcao.accounts.models import User
 from zhongcao.articles.models import PUBLISHED, Article
 from zhongcao.clock import utcnow
 from zhongcao.db import atomic
-from zhongcao.plainsql import PlainQuery
 from zhongcao.errors import NotFound
+from zhongcao.plainsql import PlainQuery
 from zhongcao.social import listings, notifications
 from zhongcao.social.listings import ArticleCard
 from zhongcao.social.models import ArticleCollect, ArticleLike, Comment

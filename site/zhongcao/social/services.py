@@ -12,8 +12,8 @@ from zhongcao.accounts.models import User
 from zhongcao.articles.models import Article
 from zhongcao.clock import utcnow
 from zhongcao.db import atomic
-from zhongcao.plainsql import PlainQuery
 from zhongcao.errors import InvalidInput, NotFound
+from zhongcao.plainsql import PlainQuery
 from zhongcao.social import listings
 from zhongcao.social.listings import ArticleCard, Cursor
 from zhongcao.social.models import Follow
