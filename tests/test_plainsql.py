@@ -96,3 +96,19 @@ def test_pending_changes_are_flushed_first_as_an_orm_query_would(engine, make_us
             account = session.get(type(user), user.id)
             account.handle = "flushedname"  # pending in the session, not yet sent
             assert HANDLE.scalar(session, user_id=user.id) == "flushedname"
+
+
+def test_a_core_select_with_values_of_its_own_runs_as_written(session, make_user):
+    from sqlalchemy import bindparam, func, select
+
+    from zhongcao.accounts.models import User
+
+    user = make_user(handle="coreselect")
+    # The literal 0 and the LIKE pattern become parameters with values of their own; user_id is the caller's.
+    query = PlainQuery(
+        select(func.coalesce(func.max(User.id), 0), func.count())
+        .where(User.id == bindparam("user_id"), User.handle.like("core%"))
+    )
+
+    assert query.first(session, user_id=user.id) == (user.id, 1)
+    assert query.first(session, user_id=-1) == (0, 0)

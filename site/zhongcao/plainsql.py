@@ -9,18 +9,21 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 
 class PlainQuery:
     """A fixed read that every page view makes, run on the DB-API connection itself.
 
     SQLAlchemy's execution and result layers cost several times such a query (a session with four
-    one-row reads: 178 µs, the same reads on the driver's cursor: 28–66 µs, on SQLite). The SQL is
-    compiled once per dialect by SQLAlchemy, so it keeps one spelling (`:name` parameters).
+    one-row reads: 178 µs, the same reads on the driver's cursor: 28–66 µs, on SQLite). The statement,
+    SQL text with `:name` parameters or a Core select with bindparam()s, is compiled once per dialect
+    by SQLAlchemy; values are passed to the driver as they are (ints and strings: no type processing).
 
     Where it runs: inside the session's transaction when the session has one (a request sees its own
     writes, pending ones flushed first as an ORM query would); else, on SQLite, on this thread's own
@@ -28,25 +31,23 @@ class PlainQuery:
     which it begins, as an ORM read would.
     """
 
-    def __init__(self, sql: str) -> None:
-        self._statement = text(sql)
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+    def __init__(self, statement: str | Executable) -> None:
+        self._statement = text(statement) if isinstance(statement, str) else statement
+        self._compiled: dict[str, _Compiled] = {}
 
     def first(self, session: Session, **params: object) -> tuple | None:
         """The first row as a tuple of column values, or None."""
         if session.autoflush:
             session.flush()  # as an ORM query would: pending changes first (nothing to do, and no SQL, when clean)
         bind = session.get_bind()
-        sql, positions = self._compile(bind.dialect)
-        arguments = tuple(params[name] for name in positions) if positions is not None else params
+        sql, arguments = self._compile(bind.dialect).bind(params)
         if bind.dialect.name == "sqlite" and not session.in_transaction():
             return self._first_outside_any_session(bind, sql, arguments)
         return _fetch_first(bind, session.connection().connection.dbapi_connection, sql, arguments)
 
     def first_on(self, engine: Engine, **params: object) -> tuple | None:
         """The first row, read without any session (what was committed last)."""
-        sql, positions = self._compile(engine.dialect)
-        arguments = tuple(params[name] for name in positions) if positions is not None else params
+        sql, arguments = self._compile(engine.dialect).bind(params)
         return self._first_outside_any_session(engine, sql, arguments)
 
     def scalar(self, session: Session, **params: object) -> object:
@@ -63,13 +64,28 @@ class PlainQuery:
         finally:
             connection.close()  # back to the pool, which rolls back whatever it began
 
-    def _compile(self, dialect) -> tuple[str, tuple[str, ...] | None]:
+    def _compile(self, dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             result = self._statement.compile(dialect=dialect)
+            # Values written into the statement (a literal 0) become parameters with a value of their own.
+            fixed = {name: bind.value for name, bind in result.binds.items() if not bind.required}
             positions = tuple(result.positiontup) if result.positional else None
-            compiled = self._compiled[dialect.name] = (result.string, positions)
+            compiled = self._compiled[dialect.name] = _Compiled(result.string, positions, fixed)
         return compiled
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: tuple[str, ...] | None  # the parameters' order for a positional driver (SQLite), else None
+    fixed: dict[str, object]
+
+    def bind(self, params: dict[str, object]) -> tuple[str, tuple | dict]:
+        values = {**self.fixed, **params} if self.fixed else params
+        if self.positions is not None:
+            return self.sql, tuple(values[name] for name in self.positions)
+        return self.sql, values
 
 
 def _fetch_first(engine: Engine, dbapi_connection, sql: str, arguments) -> tuple | None:

@@ -23,6 +23,7 @@ from zhongcao.commerce import attribution
 from zhongcao.commerce.models import Cart, CartLine
 from zhongcao.db import adopt, atomic
 from zhongcao.errors import DomainError, InvalidInput, NotFound
+from zhongcao.plainsql import PlainQuery
 
 MAX_LINE_QUANTITY = 99
 
@@ -129,8 +130,11 @@ _VIEW = (
 )
 _VIEW_OF_CART = _VIEW.where(_CART_LINES.c.cart_id == bindparam("cart_id"))
 _VIEW_OF_OWNER = _VIEW.join(_CARTS, _CARTS.c.id == _CART_LINES.c.cart_id).where(_CARTS.c.owner_id == bindparam("owner_id"))
-_COUNT_OF_CART = select(func.coalesce(func.sum(_CART_LINES.c.quantity), 0)).where(_CART_LINES.c.cart_id == bindparam("cart_id"))
-_COUNT_OF_OWNER = (
+# The header's count, asked after every page a reader opens: on the driver's cursor (plainsql).
+_COUNT_OF_CART = PlainQuery(
+    select(func.coalesce(func.sum(_CART_LINES.c.quantity), 0)).where(_CART_LINES.c.cart_id == bindparam("cart_id"))
+)
+_COUNT_OF_OWNER = PlainQuery(
     select(func.coalesce(func.sum(_CART_LINES.c.quantity), 0))
     .join(_CARTS, _CARTS.c.id == _CART_LINES.c.cart_id).where(_CARTS.c.owner_id == bindparam("owner_id"))
 )
@@ -414,9 +418,9 @@ def get_cart_view(session: Session, *, cart_id: int | None = None, owner_id: int
 def count_items(session: Session, *, cart_id: int | None = None, owner_id: int | None = None) -> int:
     """How many items (sum of quantities) cart `cart_id` (or the cart of account `owner_id`) holds: the header's count."""
     if cart_id is not None:
-        return session.connection().execute(_COUNT_OF_CART, {"cart_id": cart_id}).scalar_one()
+        return int(_COUNT_OF_CART.scalar(session, cart_id=cart_id))
     if owner_id is not None:
-        return session.connection().execute(_COUNT_OF_OWNER, {"owner_id": owner_id}).scalar_one()
+        return int(_COUNT_OF_OWNER.scalar(session, owner_id=owner_id))
     return 0
 
 

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, exists, func, inspect, literal, update
+from sqlalchemy import bindparam, event, exists, func, inspect, literal, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -32,6 +32,7 @@ from zhongcao.catalog.models import Product, Shop
 from zhongcao.clock import utcnow
 from zhongcao.db import atomic, new_session
 from zhongcao.errors import NotFound
+from zhongcao.plainsql import PlainQuery
 from zhongcao.social.models import Comment, Follow, Notification
 
 CREATOR_PUBLISHED = "creator_published"
@@ -177,11 +178,15 @@ def notify_comment_hidden(session: Session, *, comment: Comment, admin_id: int |
             article_id=comment.article_id, comment_id=comment.id, group_key=f"{COMMENT_HIDDEN}:{comment.id}", now=now)
 
 
+# The header's unread count, asked after every page a signed-in reader opens: on the driver's cursor.
+_UNREAD_COUNT = PlainQuery(
+    select(func.count()).select_from(Notification)
+    .where(Notification.recipient_id == bindparam("recipient_id"), Notification.read_at.is_(None))
+)
+
+
 def unread_count(session: Session, *, recipient_id: int) -> int:
-    return session.exec(
-        select(func.count()).select_from(Notification)
-        .where(Notification.recipient_id == recipient_id, Notification.read_at.is_(None))
-    ).one()
+    return int(_UNREAD_COUNT.scalar(session, recipient_id=recipient_id))
 
 
 def list_notifications(session: Session, *, recipient_id: int, page: int = 1, per_page: int = PER_PAGE) -> NotificationPage:
