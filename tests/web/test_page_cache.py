@@ -325,3 +325,70 @@ def test_a_sell_out_and_a_restock_show_on_the_cached_anonymous_page(
 
     assert "已售罄" in sold_out and "add-to-cart-link" not in sold_out
     assert "已售罄" not in restocked and "add-to-cart-link" in restocked
+
+
+def test_a_counted_view_keeps_the_cached_pages(session, engine, make_user, make_product, make_article):
+    # Views are counted on every new reader's first look: bumping the version for them would empty
+    # every cache all day. Only the home page shows view counts, and it is cached for a minute at most.
+    from zhongcao.attribution import article_views
+    from zhongcao.pagecache.services import latest_version
+
+    author, article, url = _article_with_readers(session, make_user, make_product, make_article, "viewcounter")
+    before = latest_version(engine)
+
+    counted = article_views.record_article_view(
+        session, article_id=article.id, visitor_hash="a-new-reader", user_agent="Mozilla/5.0"
+    )
+
+    assert counted
+    assert latest_version(engine) == before
+
+
+def test_anonymous_visitors_share_the_home_page_and_see_new_articles_at_once(
+    client, engine, monkeypatch, session, make_user
+):
+    from tests.social.factories import add_article
+
+    creator = make_user(handle="homecache", is_creator=True)
+    add_article(session, creator, minutes=1, title="第一篇")
+    monkeypatch.setattr(page_cache, "_clock", lambda: 1000.0)
+    first = client.get("/").get_data(as_text=True)
+
+    repeat_queries = count_queries(engine, lambda: client.get("/"))
+    add_article(session, creator, minutes=2, title="刚发布的第二篇")
+    after_publishing = client.get("/").get_data(as_text=True)
+
+    assert "第一篇" in first
+    assert len(repeat_queries) == 1, repeat_queries  # the content version; the page comes from the cache
+    assert "刚发布的第二篇" in after_publishing
+
+
+def test_the_cached_home_page_refreshes_its_view_counts_within_a_minute(client, monkeypatch, session, make_user):
+    from tests.social.factories import add_article
+    from zhongcao.articles import services as articles
+
+    creator = make_user(handle="homeviews", is_creator=True)
+    article = add_article(session, creator, minutes=1, title="被阅读的笔记", view_count=7)
+    now = [1000.0]
+    monkeypatch.setattr(page_cache, "_clock", lambda: now[0])
+    client.get("/")
+    articles.record_view(session, article_id=article.id)  # counted views move no content version
+
+    within_the_minute = client.get("/").get_data(as_text=True)
+    now[0] += 60
+    a_minute_later = client.get("/").get_data(as_text=True)
+
+    assert "7 阅读 views" in within_the_minute
+    assert "8 阅读 views" in a_minute_later
+
+
+def test_an_anonymous_page_holding_a_csrf_token_is_never_shared(app, caplog):
+    leaky = "<form><input value='{{ csrf_token() }}'></form>"
+
+    with app.test_request_context("/leaky-anonymous"):
+        first = cached_page(lambda: render_template_string(leaky)).get_data(as_text=True)
+    with app.test_request_context("/leaky-anonymous"):
+        second = cached_page(lambda: render_template_string(leaky)).get_data(as_text=True)
+
+    assert first != second  # each visitor's own token, never one shared page
+    assert "holds a CSRF token; not caching it" in caplog.text

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, select, update
+from sqlalchemy import Engine, event, insert, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -42,6 +42,11 @@ PUBLIC_TABLES = frozenset(
 
 
 # Plain SQL on the driver's cursor: this runs on every cached page view.
+# Columns pages show late by design (only pages cached for a short while show them: the home page's
+# view counts), so an UPDATE of nothing else bumps nothing. A bump on every counted view would empty
+# every worker's caches each time a new reader opens an article.
+QUIET_COLUMNS = {"article": frozenset({"view_count"})}
+
 _VERSION = PlainQuery("SELECT value FROM content_version WHERE id = 1")
 
 
@@ -97,9 +102,17 @@ def _bump_on_public_statement(state) -> None:
     """
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in PUBLIC_TABLES:
-        _bump(state.session)
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    if name not in PUBLIC_TABLES:
+        return
+    if state.is_update and _sets_only(state.statement, QUIET_COLUMNS.get(name, frozenset())):
+        return
+    _bump(state.session)
+
+
+def _sets_only(statement, columns: frozenset[str]) -> bool:
+    values = getattr(statement, "_values", None) or {}
+    return bool(values) and all(getattr(column, "key", str(column)) in columns for column in values)
 
 
 def _bump(session: OrmSession) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -225,12 +226,14 @@ def _shares_nothing_personal() -> bool:
     return "_flashes" not in cookie_session and not request.htmx
 
 
-def cached_page(render: Callable[[], str], *, personal_parts: bool = False) -> Response:
+def cached_page(render: Callable[[], str], *, personal_parts: bool = False, fresh_for: int | None = None) -> Response:
     """Return render()'s HTML, from the cache when the content has not changed.
 
     Anonymous readers get whole cached pages. With `personal_parts`, signed-in readers get the cached
     shell with their own parts filled in; the view passes it only when render() shows every reader
     the same page apart from `personal(...)` parts (an author seeing their own article does not).
+    fresh_for: the page also shows what changes without a content change (view counts, trending), so
+    a rendering serves for at most that many seconds.
     """
     if not _shares_nothing_personal():
         return Response(render(), mimetype="text/html")
@@ -239,13 +242,23 @@ def cached_page(render: Callable[[], str], *, personal_parts: bool = False) -> R
         return Response(shell.fill() if shell else render(), mimetype="text/html")
     version = _version()
     pages = _pages()
-    body = pages.get(request.full_path, version)
+    key = request.full_path if fresh_for is None else (request.full_path, int(_clock() // fresh_for))
+    body = pages.get(key, version)
     if body is None:
-        body = render().encode("utf-8")
-        pages.put(request.full_path, version, body)
+        had_token = "csrf_token" in g
+        html = render()
+        if not had_token and "csrf_token" in g:
+            # A CSRF token belongs to one visitor's session: a page holding one is never shared.
+            current_app.logger.error("anonymous page %s holds a CSRF token; not caching it", request.full_path)
+            return Response(html, mimetype="text/html")
+        body = html.encode("utf-8")
+        pages.put(key, version, body)
     response = Response(body, mimetype="text/html")
     response.headers["Vary"] = "Cookie"
     return response
+
+
+_clock = time.monotonic  # a seam for tests of fresh_for
 
 
 def _shell(render: Callable[[], str]) -> PageShell | None:
