@@ -241,3 +241,24 @@ def test_follow_button_looks_up_the_follow_when_the_including_page_does_not_say(
 
     assert 'action="/@MeiMei/unfollow"' in html
     assert 'name="next" value="/@MeiMei/some-article"' in html
+
+
+def test_anonymous_visitors_share_the_storefront_and_see_follows_and_articles_at_once(
+    client, session, make_user
+):
+    from zhongcao.db import new_session
+
+    creator = make_user(handle="ShopCache", display_name="缓存店主", is_creator=True)
+    add_article(session, creator, minutes=1, title="第一篇测评")
+    first = _html(client.get("/@ShopCache"))
+    assert _html(client.get("/@ShopCache")) == first  # the second visitor gets the same rendering
+
+    with new_session(client.application.extensions["zhongcao.engine"]) as other:
+        social.follow(other, follower_id=make_user().id, creator_id=creator.id)
+    followed = _html(client.get("/@ShopCache"))
+    add_article(session, creator, minutes=2, title="刚发布的第二篇")
+    published = _html(client.get("/@ShopCache"))
+
+    assert re.search(r"<strong>0</strong> 粉丝", first)
+    assert re.search(r"<strong>1</strong> 粉丝", followed)
+    assert "刚发布的第二篇" in published

@@ -22,6 +22,7 @@ bp = Blueprint("creators", __name__)
 
 FOLLOW_BUTTON = "follow-button"
 FOLLOWER_COUNT = "follower-count"
+STOREFRONT_FRESH_SECONDS = 60
 
 
 @bp.get("/@<handle>")
@@ -34,11 +35,17 @@ def show_storefront(handle: str):
     if request.htmx.target == FOLLOWER_COUNT and not request.htmx.history_restore_request:
         count = social.follower_count(session, user.id)
         return render_template("creators/partials/follower_count.html", creator=user, follower_count=count)
-    page = load_storefront(
-        session, user=user, viewer_id=current_user_id(), before=Cursor.parse(request.args.get("before"))
-    )
-    template = "creators/storefront.html" if user.is_creator else "creators/profile.html"
-    return render_template(template, page=page, creator=user, following=page.is_following)
+
+    def render() -> str:
+        page = load_storefront(
+            session, user=user, viewer_id=current_user_id(), before=Cursor.parse(request.args.get("before"))
+        )
+        template = "creators/storefront.html" if user.is_creator else "creators/profile.html"
+        return render_template(template, page=page, creator=user, following=page.is_following)
+
+    # Anonymous visitors share one rendering (~5 ms to render): articles, picks and followers show at
+    # once (content version), badges earned by sales within a minute. Signed-in readers get their own.
+    return page_cache.cached_page(render, fresh_for=STOREFRONT_FRESH_SECONDS)
 
 
 @bp.post("/@<handle>/follow")
