@@ -111,3 +111,30 @@ def test_latest_feed_pages_with_an_older_link(client, session, make_user):
 
     assert "第13篇" in first and "第02篇" in first and "第01篇" not in first
     assert "第01篇" in second and "第00篇" in second and "第02篇" not in second
+
+
+def test_signed_in_readers_share_the_lists_yet_see_new_articles_at_once_and_counts_within_a_minute(
+    client, monkeypatch, session, make_user, sign_in_as
+):
+    from zhongcao.articles import services as articles
+    from zhongcao.web import page_cache
+
+    creator = make_user(handle="ListShare", display_name="列表达人", is_creator=True)
+    article = add_article(session, creator, minutes=1, title="共享列表里的笔记", view_count=7)
+    first_reader, second_reader = make_user(handle="listreader1"), make_user(handle="listreader2")
+    now = [5000.0]
+    monkeypatch.setattr(page_cache, "_clock", lambda: now[0])
+    sign_in_as(client, first_reader)
+    client.get("/")
+    articles.record_view(session, article_id=article.id)  # moves no content version
+
+    sign_in_as(client, second_reader)
+    shared = _html(client.get("/"))
+    add_article(session, creator, minutes=2, title="新发布的笔记")
+    after_publishing = _html(client.get("/"))
+    now[0] += 60
+    a_minute_later = _html(client.get("/"))
+
+    assert "列表达人 · 7 阅读 views" in shared  # the most-read sidebar as the first reader loaded it
+    assert "新发布的笔记" in after_publishing
+    assert "列表达人 · 8 阅读 views" in a_minute_later

@@ -10,11 +10,15 @@ from zhongcao.social import services as social
 from zhongcao.social.listings import Cursor
 from zhongcao.social.trending import trending_articles
 from zhongcao.web.auth import current_user_id
+from zhongcao.web.page_cache import cached_data
 
 TABS = ("latest", "trending", "popular", "following")
 PAGE_SIZE = 12
 POPULAR_SIZE = 24
 SIDEBAR_SIZE = 5
+# Lists that are the same for every reader are shared for this long at most (new articles show at once:
+# the content version is part of every key); view counts and trending scores move without it.
+SHARED_LISTS_FRESH_SECONDS = 60
 
 
 def home_context(*, feed_only: bool = False) -> dict:
@@ -27,9 +31,9 @@ def home_context(*, feed_only: bool = False) -> dict:
     before = Cursor.parse(request.args.get("before"))
     next_cursor = None
     if tab == "popular":
-        cards = listings.popular_articles(session, limit=POPULAR_SIZE)
+        cards = _shared("popular", lambda: listings.popular_articles(session, limit=POPULAR_SIZE))
     elif tab == "trending":
-        cards = trending_articles(session, limit=POPULAR_SIZE)
+        cards = _shared("trending", lambda: trending_articles(session, limit=POPULAR_SIZE))
     else:
         if tab == "following":
             cards = (
@@ -38,7 +42,8 @@ def home_context(*, feed_only: bool = False) -> dict:
                 else []
             )
         else:
-            cards = listings.latest_articles(session, limit=PAGE_SIZE + 1, before=before)
+            cards = _shared(("latest", request.args.get("before")),
+                            lambda: listings.latest_articles(session, limit=PAGE_SIZE + 1, before=before))
         if len(cards) > PAGE_SIZE:
             cards = cards[:PAGE_SIZE]
             next_cursor = cards[-1].cursor
@@ -53,6 +58,13 @@ def home_context(*, feed_only: bool = False) -> dict:
     }
     if feed_only:
         return context
-    context["trending"] = trending_articles(session, limit=SIDEBAR_SIZE)
-    context["top_articles"] = [] if context["trending"] else listings.popular_articles(session, limit=SIDEBAR_SIZE)
+    context["trending"] = _shared("trending-sidebar", lambda: trending_articles(session, limit=SIDEBAR_SIZE))
+    context["top_articles"] = [] if context["trending"] else _shared(
+        "popular-sidebar", lambda: listings.popular_articles(session, limit=SIDEBAR_SIZE)
+    )
     return context
+
+
+def _shared(name: object, load):
+    """A list every reader sees alike, loaded once per process and shared (see SHARED_LISTS_FRESH_SECONDS)."""
+    return cached_data(("home", name), load, fresh_for=SHARED_LISTS_FRESH_SECONDS)

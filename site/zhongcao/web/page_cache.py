@@ -208,12 +208,16 @@ def _version() -> int:
     return latest_version(current_app.extensions["zhongcao.engine"])
 
 
-def cached_data(key: object, load: Callable[[], T]) -> T:
+def cached_data(key: object, load: Callable[[], T], *, fresh_for: int | None = None) -> T:
     """What load() returns, kept per process until the content version moves (for every reader).
 
     Only for data that is the same for every viewer, such as an article with its product cards filled.
+    fresh_for: the data also changes without a content change (view counts, trending scores), so it
+    serves for at most that many seconds.
     """
     version = _version()
+    if fresh_for is not None:
+        key = (key, int(_clock() // fresh_for))
     data = _page_data().get(key, version)
     if data is None:
         data = load()
