@@ -41,12 +41,12 @@ PUBLIC_TABLES = frozenset(
 )
 
 
-# Plain SQL on the driver's cursor: this runs on every cached page view.
 # Columns pages show late by design (only pages cached for a short while show them: the home page's
 # view counts), so an UPDATE of nothing else bumps nothing. A bump on every counted view would empty
 # every worker's caches each time a new reader opens an article.
 QUIET_COLUMNS = {"article": frozenset({"view_count"})}
 
+# Plain SQL on the driver's cursor: this runs on every cached page view.
 _VERSION = PlainQuery("SELECT value FROM content_version WHERE id = 1")
 
 

@@ -16,9 +16,10 @@ TABS = ("latest", "trending", "popular", "following")
 PAGE_SIZE = 12
 POPULAR_SIZE = 24
 SIDEBAR_SIZE = 5
-# Lists that are the same for every reader are shared for this long at most (new articles show at once:
-# the content version is part of every key); view counts and trending scores move without it.
-SHARED_LISTS_FRESH_SECONDS = 60
+# The anonymous page, and the lists that are the same for every reader, are shared for this long at most
+# (new articles show at once: the content version is part of every key); view counts and trending
+# scores move without it.
+FRESH_SECONDS = 60
 
 
 def home_context(*, feed_only: bool = False) -> dict:
@@ -66,5 +67,5 @@ def home_context(*, feed_only: bool = False) -> dict:
 
 
 def _shared(name: object, load):
-    """A list every reader sees alike, loaded once per process and shared (see SHARED_LISTS_FRESH_SECONDS)."""
-    return cached_data(("home", name), load, fresh_for=SHARED_LISTS_FRESH_SECONDS)
+    """A list every reader sees alike, loaded once per process and shared (see FRESH_SECONDS)."""
+    return cached_data(("home", name), load, fresh_for=FRESH_SECONDS)

@@ -9,7 +9,6 @@ from zhongcao import formatting
 from zhongcao.web.page_cache import cached_page
 
 bp = Blueprint("main", __name__)
-HOME_FRESH_SECONDS = 60
 
 
 @bp.get("/healthz")
@@ -26,14 +25,14 @@ def show_health():
 def show_home():
     from htmx_flask import request
 
-    from zhongcao.web.home import home_context
+    from zhongcao.web.home import FRESH_SECONDS, home_context
 
     # Tabs and "older" links swap only #home-feed; history restores and boosts need the whole page.
     if request.htmx.target == "home-feed" and not request.htmx.history_restore_request:
         return render_template("main/partials/home_feed.html", **home_context(feed_only=True))
     # Anonymous visitors share one rendering (the most visited page; ~8 ms to render): new content shows
     # at once, view counts and trending within a minute. Signed-in readers get their own (following tab).
-    return cached_page(lambda: render_template("main/home.html", **home_context()), fresh_for=HOME_FRESH_SECONDS)
+    return cached_page(lambda: render_template("main/home.html", **home_context()), fresh_for=FRESH_SECONDS)
 
 
 def install_template_globals(app: Flask) -> None:
