@@ -30,6 +30,12 @@ MAX_LIST_ITEM_LENGTH = 100
 MAX_TITLE = 80
 MAX_BRACKETS_PER_PARAGRAPH = 300
 MAX_LINES_WITHOUT_BLANK = 200
+# List and quote markers opening one line ("- - - x" nests a list per dash). Python-Markdown recurses
+# once per level: before 3.11 that overflowed the stack, since then it stops nesting at some depth
+# of its own. Either way such a line is not writing: the body is shown as plain text, with a problem.
+MAX_NESTING = 100
+_LEADING_MARKERS = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+|>[ \t]*)+")
+_MARKER = re.compile(r"[-*+>]|\d{1,9}[.)]")
 KEY_ALIASES = {
     "product": "product", "商品": "product",
     "caption": "caption", "点评": "caption",
@@ -385,9 +391,10 @@ def render(body_md: str, *, fetch_image: ImageFetcher | None = None) -> Rendered
     )
     source = (body_md or "").replace("\r\n", "\n").replace("\r", "\n")
     try:
+        if _nests_too_deeply(source):
+            raise RecursionError("nested deeper than MAX_NESTING")
         converted = converter.convert(source)
     except RecursionError:
-        # Python-Markdown recurses once per nesting level ("- - - - …" on one line nests a list per dash).
         state.blocks = []
         state.problems.append(problem_text("内容嵌套太深，已按纯文本显示", "nested too deeply: shown as plain text"))
         converted = f"<pre>{html_module.escape(source)}</pre>"
@@ -395,6 +402,14 @@ def render(body_md: str, *, fetch_image: ImageFetcher | None = None) -> Rendered
     token = re.compile(rf"<p>\s*ZCBLOCK{state.nonce}N(\d+)\s*</p>")
     html = token.sub(lambda match: f'<div data-zc-block="{int(match.group(1))}"></div>', html)
     return Rendered(html=html, blocks=state.blocks, problems=state.problems, image_rewrites=state.image_rewrites)
+
+
+def _nests_too_deeply(source: str) -> bool:
+    for line in source.split("\n"):
+        leading = _LEADING_MARKERS.match(line)
+        if leading and len(leading.group(0)) > MAX_NESTING and len(_MARKER.findall(leading.group(0))) > MAX_NESTING:
+            return True
+    return False
 
 
 def check_blocks(body_md: str) -> ParsedBlocks:
