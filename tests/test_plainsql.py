@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
+from zhongcao.clock import utcnow
+from zhongcao.commerce.cart import add_to_cart
+from zhongcao.commerce.checkout import place_order
+from zhongcao.commerce.models import Address, Order, OrderEvent
 from zhongcao.db import atomic, new_session
-from zhongcao.plainsql import PlainQuery, _sqlite_reader, recording_statements
+from zhongcao.plainsql import PlainQuery, _sqlite_reader, plain_insert, recording_statements
 
 HANDLE = PlainQuery("SELECT handle FROM user_account WHERE id = :user_id")
 NOTHING = PlainQuery("SELECT handle FROM user_account WHERE id = :user_id AND handle = :handle")
@@ -99,7 +108,7 @@ def test_pending_changes_are_flushed_first_as_an_orm_query_would(engine, make_us
 
 
 def test_a_core_select_with_values_of_its_own_runs_as_written(session, make_user):
-    from sqlalchemy import bindparam, func, select
+    from sqlalchemy import func
 
     from zhongcao.accounts.models import User
 
@@ -112,3 +121,86 @@ def test_a_core_select_with_values_of_its_own_runs_as_written(session, make_user
 
     assert query.first(session, user_id=user.id) == (user.id, 1)
     assert query.first(session, user_id=-1) == (0, 0)
+
+
+# Writes: the checkout's, payment's and ledger's hot statements run on the driver's cursor too.
+
+def _event_table():
+    return OrderEvent.__table__
+
+
+def _an_order(session, make_product, make_user):
+    """One real order to hang order events on (their foreign key)."""
+    buyer = make_user(handle="plainbuyer")
+    product = make_product(stock=5)
+    address = Address(user_id=buyer.id, recipient="买家", mobile="13800138000", province="上海市", city="上海市",
+                      district="徐汇区", detail="漕溪北路 1 号", is_default=True)
+    session.add(address)
+    session.commit()
+    add_to_cart(session, owner_id=buyer.id, product_id=product.id)
+    checkout = place_order(session, buyer_id=buyer.id, address_id=address.id, idempotency_key="plain-write-key")
+    return session.exec(select(Order).where(Order.checkout_id == checkout.id)).one(), buyer
+
+
+def test_writes_convert_values_as_sqlalchemy_would_and_rows_come_back_typed(session, make_product, make_user):
+    order, buyer = _an_order(session, make_product, make_user)
+    table = _event_table()
+    insert = plain_insert(table, ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"), returning=("id", "created_at"))
+    written_at = datetime(2030, 1, 1, 10, 0, 0, tzinfo=timezone.utc)  # after the "placed" event; microsecond 0 on purpose
+    events = PlainQuery(select(table.c.id, table.c.note, table.c.created_at).where(table.c.order_id == bindparam("order_id"),
+                                                                                   table.c.created_at >= bindparam("since")))
+
+    with atomic(session):
+        returned = insert.write_returning(session, order_id=order.id, from_status="paid", to_status="shipped",
+                                          actor_id=buyer.id, note="plain write", created_at=written_at)
+        insert.write_many(session, [
+            dict(order_id=order.id, from_status="shipped", to_status="received", actor_id=buyer.id, note=f"many {n}",
+                 created_at=written_at + timedelta(seconds=n))
+            for n in (1, 2)
+        ])
+
+    assert returned.created_at == written_at and returned.id > 0
+    rows = events.rows(session, order_id=order.id, since=written_at)
+    assert [(row.note, row.created_at) for row in rows] == [
+        ("plain write", written_at), ("many 1", written_at + timedelta(seconds=1)), ("many 2", written_at + timedelta(seconds=2)),
+    ]
+    # The ORM reads back exactly what was written, and compares it in SQL the same way.
+    orm_event = session.get(OrderEvent, returned.id)
+    assert orm_event.created_at == written_at
+    assert events.rows(session, order_id=order.id, since=written_at + timedelta(seconds=2))[0].note == "many 2"
+
+
+def test_a_write_counts_the_rows_it_matched_and_is_recorded(session, engine, make_product, make_user):
+    order, _buyer = _an_order(session, make_product, make_user)
+    table = _event_table()
+    rename = PlainQuery(table.update().where(table.c.order_id == bindparam("order_id")).values(note=bindparam("new_note")))
+
+    with recording_statements(engine) as statements:
+        with atomic(session):
+            matched = rename.write(session, order_id=order.id, new_note="renamed")
+            missed = rename.write(session, order_id=-1, new_note="nobody")
+
+    assert (matched, missed) == (1, 0)  # the order's one "placed" event
+    assert sum("UPDATE order_event" in sql for sql in statements) == 2
+
+
+def test_a_refused_write_raises_sqlalchemys_error_and_rolls_back_cleanly(session, make_product, make_user):
+    order, buyer = _an_order(session, make_product, make_user)
+    insert = plain_insert(_event_table(), ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
+    with pytest.raises(IntegrityError):
+        with atomic(session):
+            insert.write(session, order_id=order.id, from_status=None, to_status="paid", actor_id=buyer.id,
+                         note="kept?", created_at=utcnow())
+            insert.write(session, order_id=order.id, from_status=None, to_status=None, actor_id=buyer.id,
+                         note="refused: no status", created_at=utcnow())
+
+    assert HANDLE.scalar(session, user_id=buyer.id) == "plainbuyer"  # the session works on afterwards
+    notes = PlainQuery("SELECT note FROM order_event WHERE order_id = :order_id ORDER BY id").rows(session, order_id=order.id)
+    assert [row[0] for row in notes] == ["下单 · order placed"]  # the first insert was rolled back with the second
+
+
+def test_expanding_parameters_are_refused_when_compiled():
+    table = _event_table()
+    query = PlainQuery(table.delete().where(table.c.id.in_(bindparam("ids", expanding=True))))
+    with pytest.raises(ValueError):
+        query._compile(sqlite.dialect())

@@ -23,7 +23,7 @@ from zhongcao.commerce import attribution
 from zhongcao.commerce.models import Cart, CartLine
 from zhongcao.db import adopt, atomic
 from zhongcao.errors import DomainError, InvalidInput, NotFound
-from zhongcao.plainsql import PlainQuery
+from zhongcao.plainsql import PlainQuery, plain_insert
 
 MAX_LINE_QUANTITY = 99
 
@@ -87,8 +87,8 @@ _LINES_OF_CART = select(CartLine).where(CartLine.cart_id == bindparam("cart_id")
 # until the change commits, so two changes to one cart (two tabs, a double click) read its lines one
 # after the other and neither loses the other's quantity. (SQLite's writers queue anyway.)
 _TOUCH = _CARTS.update().values(updated_at=bindparam("now")).returning(_CARTS.c.id, _CARTS.c.owner_id)
-_TOUCH_CART = _TOUCH.where(_CARTS.c.id == bindparam("cart_id"))
-_TOUCH_OWN_CART = _TOUCH.where(_CARTS.c.owner_id == bindparam("cart_owner_id"))
+_TOUCH_CART = PlainQuery(_TOUCH.where(_CARTS.c.id == bindparam("cart_id")))
+_TOUCH_OWN_CART = PlainQuery(_TOUCH.where(_CARTS.c.owner_id == bindparam("cart_owner_id")))
 _INSERT_CART = _CARTS.insert().returning(_CARTS.c.id)
 # An anonymous cart is claimed before it is merged: of two sign-ins carrying it at once, one merges it.
 _ADOPT_ANONYMOUS = (
@@ -110,8 +110,8 @@ _PRODUCT_AND_LINE = (
     .execution_options(populate_existing=True)
 )
 _LINE_VALUES = ("quantity", "beneficiary_id", "attribution_source", "attribution_ref", "added_at")
-_INSERT_LINE = CartLine.__table__.insert().returning(CartLine.__table__.c.id)
-_UPDATE_LINE = (
+_INSERT_LINE = plain_insert(CartLine.__table__, ("cart_id", "product_id", *_LINE_VALUES), returning=("id",))
+_UPDATE_LINE = PlainQuery(
     CartLine.__table__.update().where(CartLine.__table__.c.id == bindparam("line_id"))
     .values({name: bindparam(f"new_{name}") for name in _LINE_VALUES})
 )
@@ -466,12 +466,12 @@ def _insert_cart(session: Session, *, owner_id: int | None, token: str | None, c
 
 def _touch_own_cart(session: Session, owner_id: int, now: datetime) -> tuple[int, int]:
     """The id of the account's cart (created when missing), stamped and, on PostgreSQL, locked."""
-    row = session.connection().execute(_TOUCH_OWN_CART, {"cart_owner_id": owner_id, "now": now}).first()
+    row = _TOUCH_OWN_CART.write_returning(session, cart_owner_id=owner_id, now=now)
     if row is None:
         cart_id = _insert_cart(session, owner_id=owner_id, token=None, created_at=now, updated_at=now)
         if cart_id is not None:
             return cart_id, owner_id
-        row = session.connection().execute(_TOUCH_OWN_CART, {"cart_owner_id": owner_id, "now": now}).first()
+        row = _TOUCH_OWN_CART.write_returning(session, cart_owner_id=owner_id, now=now)
         if row is None:
             raise NotFound()
     _stamp_loaded(session, row.id, now)
@@ -480,7 +480,7 @@ def _touch_own_cart(session: Session, owner_id: int, now: datetime) -> tuple[int
 
 def _touch(session: Session, cart_id: int, now: datetime) -> tuple[int, int | None]:
     """Stamp the cart's time, locking its row on PostgreSQL until the change commits. Raises NotFound."""
-    row = session.connection().execute(_TOUCH_CART, {"cart_id": cart_id, "now": now}).first()
+    row = _TOUCH_CART.write_returning(session, cart_id=cart_id, now=now)
     if row is None:
         raise NotFound()
     _stamp_loaded(session, cart_id, now)
@@ -511,10 +511,10 @@ def _write_line(session: Session, line: CartLine | None, *, cart_id: int, produc
     Either way the line returned is in the session with the values written."""
     if line is not None:
         row = {name: values.get(name, getattr(line, name)) for name in _LINE_VALUES}
-        session.connection().execute(_UPDATE_LINE, {"line_id": line.id, **{f"new_{k}": v for k, v in row.items()}})
+        _UPDATE_LINE.write(session, line_id=line.id, **{f"new_{k}": v for k, v in row.items()})
         for name, value in row.items():
             set_committed_value(line, name, value)
         return line
     row = {"beneficiary_id": None, "attribution_source": None, "attribution_ref": None, "added_at": now, **values}
     row.update(cart_id=cart_id, product_id=product_id)
-    return adopt(session, CartLine(id=session.connection().execute(_INSERT_LINE, row).scalar_one(), **row))
+    return adopt(session, CartLine(id=_INSERT_LINE.write_returning(session, **row).id, **row))

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -41,6 +40,7 @@ from zhongcao.commerce.models import (
 )
 from zhongcao.db import adopt, atomic, expire_loaded
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+from zhongcao.plainsql import PlainQuery, plain_insert
 
 DEFAULT_EXPIRY_MINUTES = 30
 MAX_KEY_LENGTH = 64
@@ -63,16 +63,16 @@ _CHECKOUT_OF_KEY = select(Checkout).where(Checkout.idempotency_key == bindparam(
 # The cart is stamped first: on PostgreSQL that locks it, so an add in another tab waits for the order
 # instead of raising the quantity of a line the order is about to take away.
 _TOUCH = _CARTS.update().values(updated_at=bindparam("now")).returning(_CARTS.c.id)
-_TOUCH_CART = _TOUCH.where(_CARTS.c.id == bindparam("chosen_cart_id"), _CARTS.c.owner_id == bindparam("buyer_id"))
-_TOUCH_OWN_CART = _TOUCH.where(_CARTS.c.owner_id == bindparam("buyer_id"))
+_TOUCH_CART = PlainQuery(_TOUCH.where(_CARTS.c.id == bindparam("chosen_cart_id"), _CARTS.c.owner_id == bindparam("buyer_id")))
+_TOUCH_OWN_CART = PlainQuery(_TOUCH.where(_CARTS.c.owner_id == bindparam("buyer_id")))
 _ADDRESSES = Address.__table__
 _OWN_ADDRESS = (_ADDRESSES.c.id == bindparam("address_id")) & (_ADDRESSES.c.user_id == bindparam("buyer_id"))
-_ADDRESS_ID = select(_ADDRESSES.c.id).where(_OWN_ADDRESS)
+_ADDRESS_ID = PlainQuery(select(_ADDRESSES.c.id).where(_OWN_ADDRESS))
 _ADDRESS_COLUMNS = ("recipient", "mobile", "province", "city", "district", "detail")
 # The cart's lines with their products and shops as committed, each with the buyer's chosen address
 # (none at all when the address is not theirs). Product order (by id) is the lock order on
 # PostgreSQL: two checkouts never wait on each other in a cycle.
-_LINES = (
+_LINES = PlainQuery(
     select(
         _CART_LINES.c.id, _CART_LINES.c.quantity, _CART_LINES.c.beneficiary_id, _CART_LINES.c.attribution_source,
         _CART_LINES.c.attribution_ref, _PRODUCTS.c.id.label("product_id"), _PRODUCTS.c.title, _PRODUCTS.c.price_fen,
@@ -85,17 +85,25 @@ _LINES = (
     .where(_CART_LINES.c.cart_id == bindparam("cart_id"))
     .order_by(_CART_LINES.c.product_id)
 )
-_INSERT_CHECKOUT = Checkout.__table__.insert().returning(Checkout.__table__.c.id)
-_INSERT_ORDER = Order.__table__.insert().returning(Order.__table__.c.id)
-_INSERT_LINES = OrderLine.__table__.insert()
-_INSERT_EVENT = OrderEvent.__table__.insert()
+_CHECKOUT_COLUMNS = ("buyer_id", "idempotency_key", "total_fen", "status", "payment_provider", "expires_at", "paid_at",
+                     "created_at")
+_INSERT_CHECKOUT = plain_insert(Checkout.__table__, _CHECKOUT_COLUMNS, returning=("id",))
+_INSERT_ORDER = plain_insert(Order.__table__, (
+    "number", "checkout_id", "buyer_id", "shop_id", "status", "total_fen", "recipient", "mobile", "province", "city",
+    "district", "address_detail", "created_at", "updated_at",
+), returning=("id",))
+_INSERT_LINES = plain_insert(OrderLine.__table__, (
+    "order_id", "product_id", "title", "unit_price_fen", "quantity", "line_total_fen", "commission_bp", "beneficiary_id",
+    "attribution_source", "attribution_ref", "refunded_quantity", "refunded_fen",
+))
+_INSERT_EVENT = plain_insert(OrderEvent.__table__, ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
 # The lines ordered, by id: on PostgreSQL a line added meanwhile stays in the cart.
-_DELETE_LINES = _CART_LINES.delete().where(_CART_LINES.c.id.in_(bindparam("line_ids", expanding=True)))
+_DELETE_LINE = PlainQuery(_CART_LINES.delete().where(_CART_LINES.c.id == bindparam("line_id")))
 # Most sales leave stock behind, and then no search document changes: they take it with a plain
 # statement on the connection, which search.sync does not see. A sale of the last units (or of more
 # than are left) takes it through the session instead, where search.sync notes it and, at commit,
 # re-indexes the product if it sold out. Either statement only takes what is there.
-_TAKE_STOCK_LEAVING_SOME = (
+_TAKE_STOCK_LEAVING_SOME = PlainQuery(
     _PRODUCTS.update()
     .where(_PRODUCTS.c.id == bindparam("taken_product_id"), _PRODUCTS.c.stock > bindparam("taken_quantity"))
     .values(stock=_PRODUCTS.c.stock - bindparam("taken_quantity"))
@@ -157,23 +165,23 @@ def place_order(
 
 def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: int, key: str, now: datetime,
            expiry_minutes: int, payment_provider: str) -> Checkout:
-    connection = session.connection()
     if cart_id is not None:
-        cart_id = connection.execute(_TOUCH_CART, {"chosen_cart_id": cart_id, "buyer_id": buyer_id, "now": now}).scalar()
-        if cart_id is None:
+        touched = _TOUCH_CART.write_returning(session, chosen_cart_id=cart_id, buyer_id=buyer_id, now=now)
+        if touched is None:
             raise NotFound()
     else:
-        cart_id = connection.execute(_TOUCH_OWN_CART, {"buyer_id": buyer_id, "now": now}).scalar()
-        if cart_id is None:
+        touched = _TOUCH_OWN_CART.write_returning(session, buyer_id=buyer_id, now=now)
+        if touched is None:
             raise EmptyCart()
+    cart_id = touched.id
     expire_loaded(session, Cart, cart_id, "updated_at")
-    rows = connection.execute(_LINES, {"cart_id": cart_id, "address_id": address_id, "buyer_id": buyer_id}).all()
+    rows = _LINES.rows(session, cart_id=cart_id, address_id=address_id, buyer_id=buyer_id)
     if not rows:
-        if connection.execute(_ADDRESS_ID, {"address_id": address_id, "buyer_id": buyer_id}).first() is None:
+        if _ADDRESS_ID.first(session, address_id=address_id, buyer_id=buyer_id) is None:
             raise NotFound()
         raise EmptyCart()
     address = {name: getattr(rows[0], f"address_{name}") for name in _ADDRESS_COLUMNS}
-    by_shop: dict[int, list[Row]] = {}
+    by_shop: dict[int, list[tuple]] = {}
     for row in rows:
         by_shop.setdefault(row.shop_id, []).append(row)
     # Totals come from the product rows read here, in this transaction.
@@ -184,18 +192,18 @@ def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: 
         created_at=now,
     )
     # The unique key is claimed here, before any stock is taken.
-    checkout = adopt(session, Checkout(id=connection.execute(_INSERT_CHECKOUT, values).scalar_one(), **values))
+    checkout = adopt(session, Checkout(id=_INSERT_CHECKOUT.write_returning(session, **values).id, **values))
     for row in rows:
         _take_stock(session, row)
     for index, (shop_id, lines) in enumerate(sorted(by_shop.items()), start=1):
-        order_id = connection.execute(
-            _INSERT_ORDER, _order_row(checkout, shop_id, address, index=index, total_fen=order_totals[shop_id], now=now)
-        ).scalar_one()
-        connection.execute(_INSERT_LINES, [_line_row(session, order_id, row, buyer_id) for row in lines])
-        connection.execute(_INSERT_EVENT, {"order_id": order_id, "from_status": None, "to_status": PENDING_PAYMENT,
-                                           "actor_id": buyer_id, "note": "下单 · order placed", "created_at": now})
+        order_id = _INSERT_ORDER.write_returning(
+            session, **_order_row(checkout, shop_id, address, index=index, total_fen=order_totals[shop_id], now=now)
+        ).id
+        _INSERT_LINES.write_many(session, [_line_row(session, order_id, row, buyer_id) for row in lines])
+        _INSERT_EVENT.write(session, order_id=order_id, from_status=None, to_status=PENDING_PAYMENT, actor_id=buyer_id,
+                            note="下单 · order placed", created_at=now)
     line_ids = [row.id for row in rows]
-    connection.execute(_DELETE_LINES, {"line_ids": line_ids})
+    _DELETE_LINE.write_many(session, [{"line_id": line_id} for line_id in line_ids])
     for line_id in line_ids:  # a copy the session held of a line now gone must not be shown again
         loaded = session.identity_map.get(session.identity_key(CartLine, line_id))
         if loaded is not None:
@@ -203,12 +211,10 @@ def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: 
     return checkout
 
 
-def _take_stock(session: Session, row: Row) -> None:
+def _take_stock(session: Session, row: tuple) -> None:
     if row.status != PRODUCT_ACTIVE:
         raise ProductUnavailable()
-    taken = session.connection().execute(
-        _TAKE_STOCK_LEAVING_SOME, {"taken_product_id": row.product_id, "taken_quantity": row.quantity}
-    ).rowcount
+    taken = _TAKE_STOCK_LEAVING_SOME.write(session, taken_product_id=row.product_id, taken_quantity=row.quantity)
     if taken != 1:
         taken = session.execute(_TAKE_STOCK, {"product_id": row.product_id, "quantity": row.quantity}).rowcount
     _forget_stock(session, row.product_id)
@@ -230,7 +236,7 @@ def _order_row(checkout: Checkout, shop_id: int, address: dict, *, index: int, t
     )
 
 
-def _line_row(session: Session, order_id: int, row: Row, buyer_id: int) -> dict:
+def _line_row(session: Session, order_id: int, row: tuple, buyer_id: int) -> dict:
     # Self-referral and own-shop purchases are stripped here too: an anonymous cart's buyer was unknown at add time.
     eligible = attribution.is_eligible(
         session, beneficiary_id=row.beneficiary_id, buyer_id=buyer_id, shop_owner_id=row.shop_owner_id

@@ -41,6 +41,7 @@ from zhongcao.config import is_production
 from zhongcao.db import adopt, atomic, expire_loaded
 from zhongcao.errors import DomainError, InvalidInput, NotFound
 from zhongcao.ledger import ledger
+from zhongcao.plainsql import PlainQuery, plain_insert
 
 SANDBOX = "sandbox"
 STRIPE = "stripe"
@@ -101,9 +102,7 @@ class SandboxProvider:
         notices: list[OrderNotice] = []
         with atomic(session):
             # The usual case in one statement: the buyer's unpaid checkout, claimed as paid in full.
-            claimed = session.connection().execute(
-                _CLAIM_OWN, {"own_checkout_id": checkout_id, "own_buyer_id": buyer_id, "paid_time": now}
-            ).first()
+            claimed = _CLAIM_OWN.write_returning(session, own_checkout_id=checkout_id, own_buyer_id=buyer_id, paid_time=now)
             if claimed is None:
                 checkout = session.exec(_FRESH_CHECKOUT, params={"checkout_id": checkout_id}).first()
                 if checkout is None or checkout.buyer_id != buyer_id:
@@ -111,7 +110,7 @@ class SandboxProvider:
                 if checkout.status != PAID:
                     raise CheckoutExpired()
             else:
-                checkout = adopt(session, Checkout(**claimed._mapping))
+                checkout = adopt(session, Checkout(**claimed._asdict()))
                 notices = _book(session, checkout, provider=SANDBOX, provider_ref=f"sandbox-{checkout.id}",
                                 amount_fen=checkout.total_fen, now=now, actor_id=buyer_id)
         send_notices(notices, announce)
@@ -150,7 +149,7 @@ _CLAIM = (
     .execution_options(synchronize_session=False)
 )
 _CHECKOUTS = Checkout.__table__
-_CLAIM_OWN = (
+_CLAIM_OWN = PlainQuery(
     _CHECKOUTS.update()
     .where(_CHECKOUTS.c.id == bindparam("own_checkout_id"), _CHECKOUTS.c.buyer_id == bindparam("own_buyer_id"),
            _CHECKOUTS.c.status == PENDING_PAYMENT)
@@ -158,7 +157,7 @@ _CLAIM_OWN = (
     .returning(*_CHECKOUTS.c)
 )
 # The lines the ledger books, each with its order's shop owner for the notice (PaidOrder), in one query.
-_UNPAID_LINES = (
+_UNPAID_LINES = PlainQuery(
     select(
         *ledger.PAID_LINE_COLUMNS, OrderLine.product_id, *(column.label(f"paid_{column.key}") for column in PAID_ORDER_COLUMNS)
     )
@@ -172,13 +171,13 @@ _PAID_LINE_FIELDS = tuple(field.name for field in dataclasses.fields(ledger.Paid
 _PAID_ORDER_FIELDS = tuple(field.name for field in dataclasses.fields(PaidOrder) if field.name != "first_product_id")
 # Orders, events and the payment row are written with plain statements on the connection: nothing
 # here needs them as objects afterwards, and the session's unit of work costs several times the statements.
-_PAY_ORDERS = (
+_PAY_ORDERS = PlainQuery(
     update(Order.__table__)
     .where(Order.checkout_id == bindparam("paid_checkout_id"), Order.status == PENDING_PAYMENT)
     .values(status=PAID, paid_at=bindparam("paid_time"), updated_at=bindparam("paid_time"))
 )
-_INSERT_PAYMENT = Payment.__table__.insert()
-_INSERT_EVENTS = OrderEvent.__table__.insert()
+_INSERT_PAYMENT = plain_insert(Payment.__table__, ("checkout_id", "provider", "provider_ref", "amount_fen", "created_at"))
+_INSERT_EVENTS = plain_insert(OrderEvent.__table__, ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
 
 
 def mark_checkout_paid(
@@ -239,21 +238,20 @@ def _book(session: Session, checkout: Checkout, *, provider: str, provider_ref: 
           actor_id: int | None) -> list[OrderNotice]:
     """The rest of a payment once `checkout` is claimed: the payment row, the orders paid with an
     event each, the ledger, and the shop owners' notices (whose mails it returns, to send after the commit)."""
-    connection = session.connection()
-    connection.execute(_INSERT_PAYMENT, {"checkout_id": checkout.id, "provider": provider, "provider_ref": provider_ref,
-                                         "amount_fen": amount_fen, "created_at": now})
+    _INSERT_PAYMENT.write(session, checkout_id=checkout.id, provider=provider, provider_ref=provider_ref,
+                          amount_fen=amount_fen, created_at=now)
     lines: list[ledger.PaidLine] = []
     paid: dict[int, PaidOrder] = {}
-    for row in connection.execute(_UNPAID_LINES, {"checkout_id": checkout.id}):
-        values = row._mapping
+    for row in _UNPAID_LINES.rows(session, checkout_id=checkout.id):
+        values = row._asdict()
         lines.append(ledger.PaidLine(**{name: values[name] for name in _PAID_LINE_FIELDS}))
         if row.order_id not in paid:  # rows come by order, then line: the first is the order's first product
             paid[row.order_id] = PaidOrder(**{name: values[f"paid_{name}"] for name in _PAID_ORDER_FIELDS},
                                            first_product_id=row.product_id)
-    connection.execute(_PAY_ORDERS, {"paid_checkout_id": checkout.id, "paid_time": now})
+    _PAY_ORDERS.write(session, paid_checkout_id=checkout.id, paid_time=now)
     order_ids = list(paid)
     if order_ids:
-        connection.execute(_INSERT_EVENTS, [
+        _INSERT_EVENTS.write_many(session, [
             {"order_id": order_id, "from_status": PENDING_PAYMENT, "to_status": PAID, "actor_id": actor_id,
              "note": f"{provider} {provider_ref}", "created_at": now}
             for order_id in order_ids

@@ -50,6 +50,7 @@ from zhongcao.ledger.models import (
     LedgerEntry,
     Payout,
 )
+from zhongcao.plainsql import plain_insert
 
 KIND_PAYMENT = "payment"
 KIND_REFUND = "refund"
@@ -86,7 +87,7 @@ def new_txn_id(kind: str) -> str:
 
 _ENTRY_COLUMNS = tuple(column.key for column in LedgerEntry.__table__.columns if column.key != "id")
 _ENTRY_DEFAULTS = {"owner_id": None, "order_id": None, "order_line_id": None, "payout_id": None, "rate_bp": None, "memo": ""}
-_INSERT_ENTRIES = LedgerEntry.__table__.insert()
+_INSERT_ENTRIES = plain_insert(LedgerEntry.__table__, _ENTRY_COLUMNS)
 
 
 def post(session: Session, entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
@@ -118,7 +119,7 @@ def _write(session: Session, rows: list[dict]) -> None:
         raise UnbalancedTransaction(f"txn {sorted(txn_ids)} sums to {total}")
     with atomic(session):
         session.flush()  # the orders, lines and payouts the entries point at are written first
-        session.connection().execute(_INSERT_ENTRIES, rows)
+        _INSERT_ENTRIES.write_many(session, rows)
 
 
 def balance(session: Session, *, account: str, owner_id: int | None = None) -> int:

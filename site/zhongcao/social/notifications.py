@@ -249,7 +249,7 @@ def _upsert(
                   comment_id=comment_id, group_key=group_key, count=1, created_at=now, updated_at=now)
     with atomic(session):
         session.flush()  # the upsert runs on the connection, after what the session holds
-        session.connection().execute(_upsert_statement(session.get_bind().dialect.name), params)
+        _upsert_statement(session.get_bind().dialect.name).write(session, **params)
 
 
 @functools.cache
@@ -257,8 +257,8 @@ def _upsert_statement(dialect_name: str):
     """The batching INSERT … ON CONFLICT DO UPDATE for one dialect, built once: building it (its
     `excluded` columns above all) costs several times what running it does."""
     table = Notification.__table__
-    statement = _INSERTS[dialect_name](table)  # the values come with each execution's parameters
-    return statement.on_conflict_do_update(
+    statement = _INSERTS[dialect_name](table).values({name: bindparam(name, type_=table.c[name].type) for name in _UPSERT_COLUMNS})
+    return PlainQuery(statement.on_conflict_do_update(
         index_elements=["recipient_id", "group_key"],
         index_where=table.c.read_at.is_(None),
         set_={
@@ -266,7 +266,11 @@ def _upsert_statement(dialect_name: str):
             "actor_id": statement.excluded.actor_id,
             "updated_at": statement.excluded.updated_at,
         },
-    )
+    ))
+
+
+_UPSERT_COLUMNS = ("recipient_id", "kind", "actor_id", "article_id", "product_id", "comment_id", "group_key", "count",
+                   "created_at", "updated_at")
 
 
 def _first_publication(article: Article) -> bool:
