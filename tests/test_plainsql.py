@@ -15,7 +15,7 @@ from zhongcao.commerce.cart import add_to_cart
 from zhongcao.commerce.checkout import place_order
 from zhongcao.commerce.models import Address, Order, OrderEvent
 from zhongcao.db import atomic, new_session
-from zhongcao.plainsql import PlainQuery, _sqlite_reader, plain_insert, recording_statements
+from zhongcao.plainsql import PlainQuery, PlainSavepoint, _sqlite_reader, plain_insert, recording_statements
 
 HANDLE = PlainQuery("SELECT handle FROM user_account WHERE id = :user_id")
 NOTHING = PlainQuery("SELECT handle FROM user_account WHERE id = :user_id AND handle = :handle")
@@ -204,3 +204,25 @@ def test_expanding_parameters_are_refused_when_compiled():
     query = PlainQuery(table.delete().where(table.c.id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError):
         query._compile(sqlite.dialect())
+
+
+def test_a_savepoint_undoes_only_its_own_block_and_the_transaction_commits(session, make_product, make_user):
+    order, buyer = _an_order(session, make_product, make_user)
+    insert = plain_insert(_event_table(), ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
+    savepoint = PlainSavepoint("zc_test_block")
+
+    def event(note: str) -> dict:
+        return dict(order_id=order.id, from_status="paid", to_status="shipped", actor_id=buyer.id, note=note, created_at=utcnow())
+
+    with atomic(session):
+        insert.write(session, **event("before the savepoint"))
+        with pytest.raises(IntegrityError):
+            with savepoint.around(session):
+                insert.write(session, **event("inside, undone"))
+                insert.write(session, **{**event("refused"), "to_status": None})
+        with savepoint.around(session):
+            insert.write(session, **event("inside, kept"))
+        insert.write(session, **event("after the savepoint"))
+
+    notes = PlainQuery("SELECT note FROM order_event WHERE order_id = :order_id ORDER BY id").rows(session, order_id=order.id)
+    assert [row[0] for row in notes] == ["下单 · order placed", "before the savepoint", "inside, kept", "after the savepoint"]

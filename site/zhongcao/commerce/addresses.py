@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
-from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
 from zhongcao.commerce.models import Address
 from zhongcao.db import atomic
 from zhongcao.errors import InvalidInput, NotFound
+from zhongcao.plainsql import PlainQuery
 
 # The column widths in commerce/models.py Address.
 LIMITS = {"recipient": 40, "mobile": 20, "province": 20, "city": 30, "district": 30, "detail": 200}
@@ -96,15 +96,14 @@ _ADDRESSES = Address.__table__
 _BOOK_ORDER = (_ADDRESSES.c.is_default.desc(), _ADDRESSES.c.id.desc())
 _BOOK = select(Address).where(Address.user_id == bindparam("user_id")).order_by(*_BOOK_ORDER)
 # The checkout page lists the book on every order: plain rows, a quarter of the cost of ORM objects.
-_BOOK_ROWS = select(_ADDRESSES).where(_ADDRESSES.c.user_id == bindparam("user_id")).order_by(*_BOOK_ORDER)
+_BOOK_ROWS = PlainQuery(select(_ADDRESSES).where(_ADDRESSES.c.user_id == bindparam("user_id")).order_by(*_BOOK_ORDER))
 _OWN_ADDRESS = select(Address).where(Address.id == bindparam("address_id"), Address.user_id == bindparam("user_id"))
 
 
-def list_addresses(session: Session, *, user_id: int) -> list[Row]:
-    """The user's addresses, the default first, then newest first, as read-only rows with Address's columns
-    (change one through save_address / set_default_address)."""
-    session.flush()  # a plain read on the connection: it must see what the session holds
-    return list(session.connection().execute(_BOOK_ROWS, {"user_id": user_id}))
+def list_addresses(session: Session, *, user_id: int) -> list[tuple]:
+    """The user's addresses, the default first, then newest first, as read-only named rows with Address's
+    columns (change one through save_address / set_default_address)."""
+    return _BOOK_ROWS.rows(session, user_id=user_id)
 
 
 def get_address(session: Session, *, user_id: int, address_id: int) -> Address:

@@ -128,8 +128,10 @@ _VIEW = (
     .join(_SHOPS, _SHOPS.c.id == _PRODUCTS.c.shop_id)
     .order_by(_SHOPS.c.name, _SHOPS.c.id, _CART_LINES.c.added_at, _CART_LINES.c.id)
 )
-_VIEW_OF_CART = _VIEW.where(_CART_LINES.c.cart_id == bindparam("cart_id"))
-_VIEW_OF_OWNER = _VIEW.join(_CARTS, _CARTS.c.id == _CART_LINES.c.cart_id).where(_CARTS.c.owner_id == bindparam("owner_id"))
+_VIEW_OF_CART = PlainQuery(_VIEW.where(_CART_LINES.c.cart_id == bindparam("cart_id")))
+_VIEW_OF_OWNER = PlainQuery(
+    _VIEW.join(_CARTS, _CARTS.c.id == _CART_LINES.c.cart_id).where(_CARTS.c.owner_id == bindparam("owner_id"))
+)
 # The header's count, asked after every page a reader opens: on the driver's cursor (plainsql).
 _COUNT_OF_CART = PlainQuery(
     select(func.coalesce(func.sum(_CART_LINES.c.quantity), 0)).where(_CART_LINES.c.cart_id == bindparam("cart_id"))
@@ -396,11 +398,10 @@ def get_cart_view(session: Session, *, cart_id: int | None = None, owner_id: int
     """Cart `cart_id` (or the cart of account `owner_id`): its lines grouped by shop, with current prices
     and stock problems, in one query, plus one for the products' images unless `with_images` is False
     (the checkout page shows none)."""
-    connection = session.connection()
     if cart_id is not None:
-        rows = connection.execute(_VIEW_OF_CART, {"cart_id": cart_id}).all()
+        rows = _VIEW_OF_CART.rows(session, cart_id=cart_id)
     elif owner_id is not None:
-        rows = connection.execute(_VIEW_OF_OWNER, {"owner_id": owner_id}).all()
+        rows = _VIEW_OF_OWNER.rows(session, owner_id=owner_id)
     else:
         return CartView(cart_id=None)
     images = cover_image_urls(session, [row.product_id for row in rows]) if with_images and rows else {}

@@ -53,6 +53,7 @@ from zhongcao.commerce.models import (
 from zhongcao.config import Defaults
 from zhongcao.db import atomic, expire_loaded
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+from zhongcao.plainsql import PlainQuery, PlainSavepoint
 from zhongcao.social import notifications
 
 log = logging.getLogger(__name__)
@@ -327,7 +328,8 @@ PAID_ORDER_COLUMNS = (
     Order.number, Order.total_fen, Order.buyer_id, User.id.label("owner_id"), User.email, User.display_name,
     User.handle, User.is_active,
 )
-_PAID_ORDERS_WITH_OWNERS = (
+_NOTICES_SAVEPOINT = PlainSavepoint("zc_order_notices")
+_PAID_ORDERS_WITH_OWNERS = PlainQuery(
     select(
         *PAID_ORDER_COLUMNS,
         select(OrderLine.product_id).where(OrderLine.order_id == Order.id).order_by(OrderLine.id).limit(1)
@@ -360,13 +362,12 @@ def record_paid_notices(session: Session, *, checkout_id: int, now: datetime | N
     """
     now = now or utcnow()
     try:
-        session.flush()  # the savepoint below is the connection's: the session must hold nothing unwritten
-        # The connection's own savepoint, not the session's: nothing in it is an ORM object, and the
-        # session's costs twice as much (its bookkeeping and events) as the two statements.
-        connection = session.connection()
-        with connection.begin_nested():
+        session.flush()  # the savepoint below is the driver's: the session must hold nothing unwritten
+        # A savepoint on the driver's connection, not the session's nor SQLAlchemy's Connection's:
+        # nothing in it is an ORM object, and either of those cost more than the statements in it.
+        with _NOTICES_SAVEPOINT.around(session):
             if paid is None:
-                paid = [PaidOrder(**row._mapping) for row in connection.execute(_PAID_ORDERS_WITH_OWNERS, {"checkout_id": checkout_id})]
+                paid = [PaidOrder(**row._asdict()) for row in _PAID_ORDERS_WITH_OWNERS.rows(session, checkout_id=checkout_id)]
             for order in paid:
                 notifications.notify_order_change(
                     session, kind=notifications.ORDER_PAID, recipient_id=order.owner_id, order_number=order.number,
