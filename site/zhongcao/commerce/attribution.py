@@ -25,6 +25,7 @@ The rules (issue 4 §5; the in-site page for creators states them in plain words
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlmodel import Session, select
 
@@ -33,7 +34,7 @@ from zhongcao.articles.models import Article, ArticleProduct
 from zhongcao.attribution.clicks import Attribution
 from zhongcao.attribution.links import find_link
 from zhongcao.attribution.models import TARGET_ARTICLE, TARGET_PRODUCT
-from zhongcao.catalog.models import Product, Shop
+from zhongcao.catalog.models import Shop
 from zhongcao.commerce.models import SOURCE_ARTICLE, SOURCE_SHARE, SOURCE_STOREFRONT
 from zhongcao.social.listings import is_public
 
@@ -49,10 +50,17 @@ class Credit:
     ref: int
 
 
+class ProductRef(Protocol):
+    """What crediting needs of a product: a Product row, or the cart's plain view of one."""
+
+    id: int
+    shop_id: int
+
+
 def decide_credit(
     session: Session,
     *,
-    product: Product,
+    product: ProductRef,
     source: str | None,
     ref: int | None,
     share_click: Attribution | None,
@@ -97,7 +105,7 @@ def is_eligible(session: Session, *, beneficiary_id: int | None, buyer_id: int |
     return beneficiary is not None and bool(beneficiary.is_active)
 
 
-def _share_leads_here(session: Session, click: Attribution, *, product: Product, source: str | None, ref: int | None) -> bool:
+def _share_leads_here(session: Session, click: Attribution, *, product: ProductRef, source: str | None, ref: int | None) -> bool:
     if click.target_kind == TARGET_PRODUCT:
         # A product link leads to the product page; the product page (source None) or any block adding
         # that same product keeps the sharer's credit unless the reader went on to a storefront.

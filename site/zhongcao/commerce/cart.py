@@ -21,7 +21,7 @@ from zhongcao.catalog.services import cover_image_urls
 from zhongcao.clock import utcnow
 from zhongcao.commerce import attribution
 from zhongcao.commerce.models import Cart, CartLine
-from zhongcao.db import adopt, atomic
+from zhongcao.db import adopt, atomic, expire_loaded
 from zhongcao.errors import DomainError, InvalidInput, NotFound
 from zhongcao.plainsql import PlainQuery, plain_insert
 
@@ -101,15 +101,21 @@ _CLAIM_ANONYMOUS = (
     .where(_CARTS.c.id == bindparam("cart_id"), _CARTS.c.token == bindparam("anonymous_token"), _CARTS.c.owner_id.is_(None))
     .values(token=None)
 )
-# The product and the cart's line of it, in one read inside the write transaction (whatever copy the
-# session holds: the stock check must see what other buyers committed).
-_PRODUCT_AND_LINE = (
-    select(Product, CartLine)
-    .outerjoin(CartLine, (CartLine.product_id == Product.id) & (CartLine.cart_id == bindparam("cart_id")))
-    .where(Product.id == bindparam("product_id"))
-    .execution_options(populate_existing=True)
-)
 _LINE_VALUES = ("quantity", "beneficiary_id", "attribution_source", "attribution_ref", "added_at")
+# The product and the cart's line of it, in one plain read inside the write transaction: the stock
+# check sees what other buyers committed, and no ORM objects are built for the most frequent write.
+_PRODUCT_AND_LINE = PlainQuery(
+    select(
+        Product.__table__.c.id, Product.__table__.c.title, Product.__table__.c.slug, Product.__table__.c.price_fen,
+        Product.__table__.c.stock, Product.__table__.c.status, Product.__table__.c.shop_id,
+        CartLine.__table__.c.id.label("line_id"),
+        *(CartLine.__table__.c[name].label(f"line_{name}") for name in _LINE_VALUES),
+    )
+    .select_from(Product.__table__)
+    .outerjoin(CartLine.__table__, (CartLine.__table__.c.product_id == Product.__table__.c.id)
+               & (CartLine.__table__.c.cart_id == bindparam("cart_id")))
+    .where(Product.__table__.c.id == bindparam("product_id"))
+)
 _INSERT_LINE = plain_insert(CartLine.__table__, ("cart_id", "product_id", *_LINE_VALUES), returning=("id",))
 _UPDATE_LINE = PlainQuery(
     CartLine.__table__.update().where(CartLine.__table__.c.id == bindparam("line_id"))
@@ -174,13 +180,13 @@ def add_to_cart(
     share_click: Attribution | None = None,
     buyer_id: int | None = None,
     now: datetime | None = None,
-) -> CartLine:
+) -> AddedLine:
     """Add `quantity` of a product (or that many more) to cart `cart_id`, or to the cart of account
     `owner_id` (created when missing), freezing the attribution on the line.
 
     `source`/`ref` say where the button was (article block, storefront; None for the product page) and
     `share_click` is the reader's last share click from the cookie; see attribution.decide_credit.
-    The line returned carries the product as read for the stock check (`line.product`).
+    The line returned (AddedLine) carries the product as read for the stock check (`line.product`).
     Raises InvalidInput (quantity), NotFound (cart), ProductUnavailable, OutOfStock, NotEnoughStock.
     """
     now = now or utcnow()
@@ -192,9 +198,10 @@ def add_to_cart(
             cart_id, cart_owner_id = _touch(session, cart_id, now)
         else:
             cart_id, cart_owner_id = _touch_own_cart(session, owner_id, now)
-        row = session.execute(_PRODUCT_AND_LINE, {"product_id": product_id, "cart_id": cart_id}).first()
-        product, line = row if row is not None else (None, None)
-        total = quantity + (line.quantity if line else 0)
+        rows = _PRODUCT_AND_LINE.rows(session, product_id=product_id, cart_id=cart_id)
+        product = _viewed_product(rows[0]) if rows else None
+        line = {name: getattr(rows[0], f"line_{name}") for name in _LINE_VALUES} if rows and rows[0].line_id else None
+        total = quantity + (line["quantity"] if line else 0)
         check_stock(product, total)
         if total > MAX_LINE_QUANTITY:
             raise InvalidInput(field="quantity", code="quantity_too_large")
@@ -205,9 +212,7 @@ def add_to_cart(
         if credit is not None:  # last click wins; an add that carries no attribution keeps the earlier one
             values.update(beneficiary_id=credit.beneficiary_id, attribution_source=credit.source,
                           attribution_ref=credit.ref, added_at=now)
-        line = _write_line(session, line, cart_id=cart_id, product_id=product.id, now=now, **values)
-        set_committed_value(line, "product", product)
-    return line
+        return _write_line(session, rows[0].line_id, line, cart_id=cart_id, product=product, now=now, **values)
 
 
 def set_quantity(session: Session, *, cart_id: int, line_id: int, quantity: int, now: datetime | None = None) -> CartLine | None:
@@ -331,6 +336,22 @@ class ViewedProduct:
     price_fen: int
     stock: int
     status: str
+    shop_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AddedLine:
+    """A cart line as add_to_cart left it, with the product as read for its stock check."""
+
+    id: int
+    cart_id: int
+    product_id: int
+    quantity: int
+    beneficiary_id: int | None
+    attribution_source: str | None
+    attribution_ref: int | None
+    added_at: datetime
+    product: ViewedProduct
 
 
 @dataclass(frozen=True)
@@ -505,17 +526,20 @@ def _get_line(session: Session, cart_id: int, line_id: int) -> CartLine:
     return line
 
 
-def _write_line(session: Session, line: CartLine | None, *, cart_id: int, product_id: int, now: datetime,
-                **values: object) -> CartLine:
-    """Insert the line, or update the one loaded, with plain statements: an add is the most frequent
-    write on the site, and the session's unit of work costs several times the statements themselves.
-    Either way the line returned is in the session with the values written."""
-    if line is not None:
-        row = {name: values.get(name, getattr(line, name)) for name in _LINE_VALUES}
-        _UPDATE_LINE.write(session, line_id=line.id, **{f"new_{k}": v for k, v in row.items()})
-        for name, value in row.items():
-            set_committed_value(line, name, value)
-        return line
-    row = {"beneficiary_id": None, "attribution_source": None, "attribution_ref": None, "added_at": now, **values}
-    row.update(cart_id=cart_id, product_id=product_id)
-    return adopt(session, CartLine(id=_INSERT_LINE.write_returning(session, **row).id, **row))
+def _write_line(session: Session, line_id: int | None, existing: dict | None, *, cart_id: int, product: ViewedProduct,
+                now: datetime, **values: object) -> AddedLine:
+    """Insert the line, or update line `line_id` (whose `existing` values were read), with plain
+    statements: an add is the most frequent write on the site, and the session's unit of work, or
+    even building the ORM objects, costs several times the statements themselves."""
+    if existing is not None:
+        row = {**existing, **values}
+        _UPDATE_LINE.write(session, line_id=line_id, **{f"new_{k}": v for k, v in row.items()})
+        expire_loaded(session, CartLine, line_id)  # a copy the session holds shows the new values
+    else:
+        row = {"beneficiary_id": None, "attribution_source": None, "attribution_ref": None, "added_at": now, **values}
+        line_id = _INSERT_LINE.write_returning(session, cart_id=cart_id, product_id=product.id, **row).id
+    return AddedLine(id=line_id, cart_id=cart_id, product_id=product.id, product=product, **row)
+
+
+def _viewed_product(row: tuple) -> ViewedProduct:
+    return ViewedProduct(row.id, row.title, row.slug, row.price_fen, row.stock, row.status, row.shop_id)
