@@ -144,8 +144,8 @@ class _Compiled:
         result = statement.compile(dialect=dialect)
         if "POSTCOMPILE" in result.string:
             raise ValueError("PlainQuery cannot run expanding parameters (IN lists); bind each value instead")
-        names = {bind: name for bind, name in result.bind_names.items()}
-        fixed = {names[bind]: bind.value for bind in names if not bind.required}
+        names = result.bind_names  # each parameter's name in the SQL
+        fixed = {name: bind.value for bind, name in names.items() if not bind.required}
         bind_processors = {}
         for bind, name in names.items():
             processor = bind.type._cached_bind_processor(dialect)
