@@ -6,15 +6,28 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 export FLASK_APP := zhongcao
 
-.PHONY: serve dev test test-fast install migrate import bench-pages bench-search bench-checkout clean
+.PHONY: serve dev test test-fast install lock migrate import bench-pages bench-search bench-checkout clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every dependency to the release the suite last passed with, so a fresh clone
+# installs what CI tested, not whatever was published since.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Resolve every dependency afresh (the newest releases pyproject.toml allows) into constraints.txt;
+# then run `make test` and commit the file if the suite passes.
+LOCK_VENV := .venv-lock
+lock:
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet -e '.[test]'
+	{ echo "# Exact versions that make test last passed with (pip install -c): run 'make lock' to move to newer releases."; \
+	  $(LOCK_VENV)/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 migrate: $(STAMP)
 	$(BIN)/zhongcao migrate
