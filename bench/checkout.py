@@ -14,7 +14,12 @@ errors: any status a buyer should not see, any exception, and any "database is l
 in the server's log. Then a sell-out run (16 clients for the last SELL_OUT units) and a check that
 stock and order counts agree: zero oversell.
 
-Settings: BENCH_SECONDS (default 10 per run), BENCH_CLIENTS (default "2,16"), BENCH_SELL_OUT (default 200).
+First, a calibration: GET /healthz from 2 client processes through the same server and client code,
+so each run's rate can also be read as a share of what this machine does with almost no work per
+request (machines differ, and this one's speed drifts by a third within a day).
+
+Settings: BENCH_SECONDS (default 10 per run), BENCH_CLIENTS (default "2,16"), BENCH_SELL_OUT (default 200),
+BENCH_CALIBRATE_SECONDS (default 3).
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ from tests.concurrency.harness import (  # noqa: E402  (the harness lives with t
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "2,16").split(",")]
 SELL_OUT = int(os.environ.get("BENCH_SELL_OUT", "200"))
+CALIBRATE_SECONDS = float(os.environ.get("BENCH_CALIBRATE_SECONDS", "3"))
 PLENTY = 10_000_000
 MAX_ORDERS_PER_CLIENT = 100_000  # every loop is bounded by a count as well as by time
 
@@ -175,6 +181,46 @@ def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | No
         run.errors.append(f"{len(buyers) - merged} client process(es) sent no result")
 
 
+def _healthz_client(base: str, seconds: float, start, results) -> None:
+    """One calibration client: GET /healthz (one tiny database read, no session) in a loop."""
+    buyer = Buyer(base)
+    start.wait()
+    cpu_at_start, requests = time.process_time(), 0
+    stop_at = time.perf_counter() + seconds
+    for _ in range(MAX_ORDERS_PER_CLIENT * 4):
+        if time.perf_counter() >= stop_at:
+            break
+        if buyer.get("/healthz").status != 200:
+            break
+        requests += 1
+    buyer.close()
+    results.put((requests, time.process_time() - cpu_at_start))
+
+
+def calibrate(server: GunicornServer, clients: int = 2) -> float:
+    """The machine's pace with the same server, clients and connection handling but almost no work per
+    request: /healthz requests per second, printed with the CPU each costs. Orders/s are comparable
+    between machines (and days: this one's speed drifts) as a share of it."""
+    context = multiprocessing.get_context("fork")
+    start, results = context.Barrier(clients + 1), context.Queue()
+    processes = [context.Process(target=_healthz_client, args=(server.base, CALIBRATE_SECONDS, start, results), daemon=True)
+                 for _ in range(clients)]
+    for process in processes:
+        process.start()
+    start.wait(timeout=60)
+    cpu_before, began = process_tree_cpu_seconds(server.process.pid), time.perf_counter()
+    outcomes = [results.get(timeout=60) for _ in processes]
+    seconds, server_cpu = time.perf_counter() - began, process_tree_cpu_seconds(server.process.pid) - cpu_before
+    for process in processes:
+        process.join(timeout=10)
+    requests = sum(count for count, _ in outcomes)
+    rate = requests / seconds if seconds else 0.0
+    print(f"{'calibration':<11} {clients:>3} clients  GET /healthz {rate:8.0f} requests/s; CPU per request: server "
+          f"{server_cpu * 1000 / max(requests, 1):.3f} ms, clients {sum(cpu for _, cpu in outcomes) * 1000 / max(requests, 1):.3f} ms",
+          flush=True)
+    return rate
+
+
 def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
     """Every run on one database; returns the problems found (errors, oversell, log complaints)."""
     clients = max(CLIENTS)
@@ -183,6 +229,7 @@ def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
     problems: list[str] = []
     try:
         buyers = sign_in_all(server.base, shop.buyer_emails)
+        healthz_rate = calibrate(server)
         # Warm-up, untimed: every client orders twice, so both workers have loaded what they load lazily
         # (the jieba dictionary for the search index alone takes about a second).
         warm_up = Run(f"{label} warm-up", clients)
@@ -198,6 +245,9 @@ def bench_backend(label: str, database_url: str, directory: Path) -> list[str]:
             drive(buyers[:count], product_id, run, seconds=SECONDS)
             run.server_cpu = process_tree_cpu_seconds(server.process.pid) - cpu_before
             print(run.line(), flush=True)
+            if healthz_rate:
+                print(f"{'':<16}4 requests per order: {run.orders * 4 / run.seconds / healthz_rate:.1%} of the /healthz rate",
+                      flush=True)
             outcome = count_outcome(database_url, product_id)
             if outcome["units_sold"] != PLENTY - outcome["stock"] or outcome["paid_orders"] != run.orders:
                 problems.append(f"{label} {count} clients: counts disagree: {outcome}, {run.orders} orders seen paid")
