@@ -182,7 +182,7 @@ def drive(buyers: list[Buyer], product_id: int, run: Run, *, seconds: float | No
 
 
 def _healthz_client(base: str, seconds: float, start, results) -> None:
-    """One calibration client: GET /healthz (one tiny database read, no session) in a loop."""
+    """One calibration client: GET /healthz (signed out; one tiny database read) in a loop."""
     buyer = Buyer(base)
     start.wait()
     cpu_at_start, requests = time.process_time(), 0
@@ -203,8 +203,10 @@ def calibrate(server: GunicornServer, clients: int = 2) -> float:
     between machines (and days: this one's speed drifts) as a share of it."""
     context = multiprocessing.get_context("fork")
     start, results = context.Barrier(clients + 1), context.Queue()
-    processes = [context.Process(target=_healthz_client, args=(server.base, CALIBRATE_SECONDS, start, results), daemon=True)
-                 for _ in range(clients)]
+    processes = [
+        context.Process(target=_healthz_client, args=(server.base, CALIBRATE_SECONDS, start, results), daemon=True)
+        for _ in range(clients)
+    ]
     for process in processes:
         process.start()
     start.wait(timeout=60)
@@ -215,9 +217,10 @@ def calibrate(server: GunicornServer, clients: int = 2) -> float:
         process.join(timeout=10)
     requests = sum(count for count, _ in outcomes)
     rate = requests / seconds if seconds else 0.0
-    print(f"{'calibration':<11} {clients:>3} clients  GET /healthz {rate:8.0f} requests/s; CPU per request: server "
-          f"{server_cpu * 1000 / max(requests, 1):.3f} ms, clients {sum(cpu for _, cpu in outcomes) * 1000 / max(requests, 1):.3f} ms",
-          flush=True)
+    per_request = 1000 / max(requests, 1)
+    client_cpu = sum(cpu for _, cpu in outcomes)
+    print(f"{'calibration':<11} {clients:>3} clients  GET /healthz {rate:8.0f} requests/s; CPU per request: "
+          f"server {server_cpu * per_request:.3f} ms, clients {client_cpu * per_request:.3f} ms", flush=True)
     return rate
 
 

@@ -96,7 +96,8 @@ _INSERT_LINES = plain_insert(OrderLine.__table__, (
     "order_id", "product_id", "title", "unit_price_fen", "quantity", "line_total_fen", "commission_bp", "beneficiary_id",
     "attribution_source", "attribution_ref", "refunded_quantity", "refunded_fen",
 ))
-_INSERT_EVENT = plain_insert(OrderEvent.__table__, ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
+# An order's state change (placing here, paying in payments.py), one row or many (write_many).
+INSERT_ORDER_EVENT = plain_insert(OrderEvent.__table__, ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
 # The lines ordered, by id: on PostgreSQL a line added meanwhile stays in the cart.
 _DELETE_LINE = PlainQuery(_CART_LINES.delete().where(_CART_LINES.c.id == bindparam("line_id")))
 # Most sales leave stock behind, and then no search document changes: they take it with a plain
@@ -200,7 +201,7 @@ def _place(session: Session, *, buyer_id: int, cart_id: int | None, address_id: 
             session, **_order_row(checkout, shop_id, address, index=index, total_fen=order_totals[shop_id], now=now)
         ).id
         _INSERT_LINES.write_many(session, [_line_row(session, order_id, row, buyer_id) for row in lines])
-        _INSERT_EVENT.write(session, order_id=order_id, from_status=None, to_status=PENDING_PAYMENT, actor_id=buyer_id,
+        INSERT_ORDER_EVENT.write(session, order_id=order_id, from_status=None, to_status=PENDING_PAYMENT, actor_id=buyer_id,
                             note="下单 · order placed", created_at=now)
     line_ids = [row.id for row in rows]
     _DELETE_LINE.write_many(session, [{"line_id": line_id} for line_id in line_ids])

@@ -27,8 +27,8 @@ from sqlmodel import Session, select
 from zhongcao.accounts.models import User
 from zhongcao.catalog.models import Shop
 from zhongcao.clock import utcnow
-from zhongcao.commerce.checkout import CheckoutExpired
-from zhongcao.commerce.models import PAID, PENDING_PAYMENT, Checkout, Order, OrderEvent, OrderLine, Payment
+from zhongcao.commerce.checkout import INSERT_ORDER_EVENT, CheckoutExpired
+from zhongcao.commerce.models import PAID, PENDING_PAYMENT, Checkout, Order, OrderLine, Payment
 from zhongcao.commerce.orders import (
     PAID_ORDER_COLUMNS,
     Announce,
@@ -177,7 +177,6 @@ _PAY_ORDERS = PlainQuery(
     .values(status=PAID, paid_at=bindparam("paid_time"), updated_at=bindparam("paid_time"))
 )
 _INSERT_PAYMENT = plain_insert(Payment.__table__, ("checkout_id", "provider", "provider_ref", "amount_fen", "created_at"))
-_INSERT_EVENTS = plain_insert(OrderEvent.__table__, ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
 
 
 def mark_checkout_paid(
@@ -251,7 +250,7 @@ def _book(session: Session, checkout: Checkout, *, provider: str, provider_ref: 
     _PAY_ORDERS.write(session, paid_checkout_id=checkout.id, paid_time=now)
     order_ids = list(paid)
     if order_ids:
-        _INSERT_EVENTS.write_many(session, [
+        INSERT_ORDER_EVENT.write_many(session, [
             {"order_id": order_id, "from_status": PENDING_PAYMENT, "to_status": PAID, "actor_id": actor_id,
              "note": f"{provider} {provider_ref}", "created_at": now}
             for order_id in order_ids
