@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from zhongcao.clock import utcnow
 from zhongcao.commerce.cart import add_to_cart
-from zhongcao.commerce.checkout import place_order
+from zhongcao.commerce.checkout import INSERT_ORDER_EVENT, place_order
 from zhongcao.commerce.models import Address, Order, OrderEvent
 from zhongcao.db import atomic, new_session
 from zhongcao.plainsql import PlainQuery, PlainSavepoint, _sqlite_reader, plain_insert, recording_statements
@@ -125,8 +125,8 @@ def test_a_core_select_with_values_of_its_own_runs_as_written(session, make_user
 
 # Writes: the checkout's, payment's and ledger's hot statements run on the driver's cursor too.
 
-def _event_table():
-    return OrderEvent.__table__
+EVENTS = OrderEvent.__table__
+NOTES_OF_ORDER = PlainQuery("SELECT note FROM order_event WHERE order_id = :order_id ORDER BY id")
 
 
 def _an_order(session, make_product, make_user):
@@ -144,7 +144,7 @@ def _an_order(session, make_product, make_user):
 
 def test_writes_convert_values_as_sqlalchemy_would_and_rows_come_back_typed(session, make_product, make_user):
     order, buyer = _an_order(session, make_product, make_user)
-    table = _event_table()
+    table = EVENTS
     insert = plain_insert(table, ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"), returning=("id", "created_at"))
     written_at = datetime(2030, 1, 1, 10, 0, 0, tzinfo=timezone.utc)  # after the "placed" event; microsecond 0 on purpose
     events = PlainQuery(select(table.c.id, table.c.note, table.c.created_at).where(table.c.order_id == bindparam("order_id"),
@@ -172,7 +172,7 @@ def test_writes_convert_values_as_sqlalchemy_would_and_rows_come_back_typed(sess
 
 def test_a_write_counts_the_rows_it_matched_and_is_recorded(session, engine, make_product, make_user):
     order, _buyer = _an_order(session, make_product, make_user)
-    table = _event_table()
+    table = EVENTS
     rename = PlainQuery(table.update().where(table.c.order_id == bindparam("order_id")).values(note=bindparam("new_note")))
 
     with recording_statements(engine) as statements:
@@ -186,7 +186,7 @@ def test_a_write_counts_the_rows_it_matched_and_is_recorded(session, engine, mak
 
 def test_a_refused_write_raises_sqlalchemys_error_and_rolls_back_cleanly(session, make_product, make_user):
     order, buyer = _an_order(session, make_product, make_user)
-    insert = plain_insert(_event_table(), ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
+    insert = INSERT_ORDER_EVENT
     with pytest.raises(IntegrityError):
         with atomic(session):
             insert.write(session, order_id=order.id, from_status=None, to_status="paid", actor_id=buyer.id,
@@ -195,12 +195,12 @@ def test_a_refused_write_raises_sqlalchemys_error_and_rolls_back_cleanly(session
                          note="refused: no status", created_at=utcnow())
 
     assert HANDLE.scalar(session, user_id=buyer.id) == "plainbuyer"  # the session works on afterwards
-    notes = PlainQuery("SELECT note FROM order_event WHERE order_id = :order_id ORDER BY id").rows(session, order_id=order.id)
+    notes = NOTES_OF_ORDER.rows(session, order_id=order.id)
     assert [row[0] for row in notes] == ["下单 · order placed"]  # the first insert was rolled back with the second
 
 
 def test_expanding_parameters_are_refused_when_compiled():
-    table = _event_table()
+    table = EVENTS
     query = PlainQuery(table.delete().where(table.c.id.in_(bindparam("ids", expanding=True))))
     with pytest.raises(ValueError):
         query._compile(sqlite.dialect())
@@ -208,7 +208,7 @@ def test_expanding_parameters_are_refused_when_compiled():
 
 def test_a_savepoint_undoes_only_its_own_block_and_the_transaction_commits(session, make_product, make_user):
     order, buyer = _an_order(session, make_product, make_user)
-    insert = plain_insert(_event_table(), ("order_id", "from_status", "to_status", "actor_id", "note", "created_at"))
+    insert = INSERT_ORDER_EVENT
     savepoint = PlainSavepoint("zc_test_block")
 
     def event(note: str) -> dict:
@@ -224,5 +224,5 @@ def test_a_savepoint_undoes_only_its_own_block_and_the_transaction_commits(sessi
             insert.write(session, **event("inside, kept"))
         insert.write(session, **event("after the savepoint"))
 
-    notes = PlainQuery("SELECT note FROM order_event WHERE order_id = :order_id ORDER BY id").rows(session, order_id=order.id)
+    notes = NOTES_OF_ORDER.rows(session, order_id=order.id)
     assert [row[0] for row in notes] == ["下单 · order placed", "before the savepoint", "inside, kept", "after the savepoint"]

@@ -391,10 +391,10 @@ def render(body_md: str, *, fetch_image: ImageFetcher | None = None) -> Rendered
     )
     source = (body_md or "").replace("\r\n", "\n").replace("\r", "\n")
     try:
-        if _nests_too_deeply(source):
-            raise RecursionError("nested deeper than MAX_NESTING")
-        converted = converter.convert(source)
-    except RecursionError:
+        converted = None if _nests_too_deeply(source) else converter.convert(source)
+    except RecursionError:  # nesting our check does not count (Python-Markdown before 3.11 overflowed the stack)
+        converted = None
+    if converted is None:
         state.blocks = []
         state.problems.append(problem_text("内容嵌套太深，已按纯文本显示", "nested too deeply: shown as plain text"))
         converted = f"<pre>{html_module.escape(source)}</pre>"
@@ -407,6 +407,7 @@ def render(body_md: str, *, fetch_image: ImageFetcher | None = None) -> Rendered
 def _nests_too_deeply(source: str) -> bool:
     for line in source.split("\n"):
         leading = _LEADING_MARKERS.match(line)
+        # Each marker takes at least one character: a shorter run cannot hold too many (and needs no count).
         if leading and len(leading.group(0)) > MAX_NESTING and len(_MARKER.findall(leading.group(0))) > MAX_NESTING:
             return True
     return False
